@@ -1,0 +1,217 @@
+package chain
+
+import (
+	"errors"
+	"log/slog"
+	"math/big"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/syndtr/goleveldb/leveldb"
+	lderrors "github.com/syndtr/goleveldb/leveldb/errors"
+	"github.com/syndtr/goleveldb/leveldb/opt"
+
+	"github.com/ledger-node/ledger/chain/genesis"
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/consensus"
+	"github.com/ledger-node/ledger/consensus/lthash"
+)
+
+// syncWrite makes a batch durable before Write returns: every batch that
+// moves the tip is written with it.
+var syncWrite = &opt.WriteOptions{Sync: true}
+
+// Config holds the store's dependencies.
+type Config struct {
+	// Dir is the LevelDB directory; created if missing.
+	Dir string
+	// Genesis is the network. A database created for another genesis is
+	// refused with ErrGenesisMismatch.
+	Genesis *genesis.Genesis
+	// Clock returns local time for the future-drift rule; time.Now if nil.
+	Clock func() time.Time
+	// SigCache remembers verified signatures; the mempool fills it. A
+	// cache of DefaultSigCacheSize entries is made if nil.
+	SigCache consensus.SigCache
+	// VerifyWorkers is how many goroutines verify a block's signatures;
+	// GOMAXPROCS if zero.
+	VerifyWorkers int
+	// Orphans bounds the pool of blocks whose parent is unknown; the
+	// defaults apply to zero fields.
+	Orphans OrphanLimits
+	// SkipStateCheck skips re-hashing every account on open (the check
+	// that the stored state matches the tip's commitment). It costs about
+	// a microsecond per account.
+	SkipStateCheck bool
+	// Logger receives progress and warnings; slog.Default() if nil.
+	Logger *slog.Logger
+	// CacheMiB and Handles size LevelDB's block cache and open files;
+	// LevelDB's defaults if zero.
+	CacheMiB int
+	Handles  int
+}
+
+// Chain is the block store, block index, account state and fork choice of
+// one network, in one LevelDB database.
+//
+// Concurrency: processMu serialises every operation that changes the chain
+// (ProcessBlock, InvalidateBlock, ReconsiderBlock) and the delivery of
+// their notifications; mu guards the in-memory index, node status, the tip
+// and its commitment, and is held only briefly, so readers are never
+// blocked by signature verification or disk writes.
+type Chain struct {
+	cfg    Config
+	params *consensus.Params
+	db     *leveldb.DB
+	log    *slog.Logger
+	clock  func() time.Time
+	sigs   consensus.SigCache
+
+	processMu sync.Mutex
+	// orphans is guarded by processMu.
+	orphans *orphanPool
+	// pending holds notifications of the running operation; guarded by
+	// processMu.
+	pending []Notification
+
+	mu sync.RWMutex
+	// index maps every stored block to its node; guarded by mu.
+	index map[types.Hash]*blockNode
+	// mainChain[h] is the main-chain node at height h; guarded by mu.
+	mainChain []*blockNode
+	// commitment is the state commitment at the tip; guarded by mu.
+	commitment lthash.Hash
+	// closed is set by Close; guarded by mu.
+	closed bool
+
+	subMu sync.Mutex
+	// subscribers is guarded by subMu.
+	subscribers []func(Notification)
+}
+
+// Open opens or creates the store for cfg.Genesis. On open it checks that
+// the tip record, the main chain and the state agree, and resumes a reorg
+// that a crash interrupted.
+func Open(cfg Config) (*Chain, error) {
+	if cfg.Genesis == nil {
+		return nil, errors.New("chain: Config.Genesis is required")
+	}
+	c := &Chain{
+		cfg:    cfg,
+		params: cfg.Genesis.Params,
+		log:    cfg.Logger,
+		clock:  cfg.Clock,
+		sigs:   cfg.SigCache,
+		index:  make(map[types.Hash]*blockNode),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.clock == nil {
+		c.clock = time.Now
+	}
+	if c.sigs == nil {
+		c.sigs = NewSigCache(DefaultSigCacheSize)
+	}
+	if c.cfg.VerifyWorkers <= 0 {
+		c.cfg.VerifyWorkers = runtime.GOMAXPROCS(0)
+	}
+	c.orphans = newOrphanPool(cfg.Orphans.withDefaults())
+	o := &opt.Options{}
+	if cfg.CacheMiB > 0 {
+		o.BlockCacheCapacity = cfg.CacheMiB << 20
+	}
+	if cfg.Handles > 0 {
+		o.OpenFilesCacheCapacity = cfg.Handles
+	}
+	db, err := leveldb.OpenFile(cfg.Dir, o)
+	if err != nil {
+		if lderrors.IsCorrupted(err) {
+			return nil, corrupt("opening %s: %v", cfg.Dir, err)
+		}
+		return nil, err
+	}
+	c.db = db
+	if err := c.load(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close waits for the running operation and closes the database. Later
+// calls fail with ErrClosed.
+func (c *Chain) Close() error {
+	c.processMu.Lock()
+	defer c.processMu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	return c.db.Close()
+}
+
+// Params returns the network's consensus parameters.
+func (c *Chain) Params() *consensus.Params { return c.params }
+
+// GenesisHash returns the network's identity.
+func (c *Chain) GenesisHash() types.Hash { return c.cfg.Genesis.Hash }
+
+// SigCache returns the signature cache blocks are checked against, for the
+// mempool to fill.
+func (c *Chain) SigCache() consensus.SigCache { return c.sigs }
+
+// Tip describes the best block.
+type Tip struct {
+	Hash      types.Hash
+	Height    uint32
+	Header    types.Header
+	TotalWork *big.Int
+	// MedianTimePast is the median time of the tip and its 10 ancestors:
+	// the next block's time must be after it.
+	MedianTimePast uint64
+	// StateRoot is the commitment to the state at the tip.
+	StateRoot types.Hash
+}
+
+// Tip returns the best block.
+func (c *Chain) Tip() Tip {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	n := c.mainChain[len(c.mainChain)-1]
+	return Tip{
+		Hash:           n.hash,
+		Height:         n.height,
+		Header:         n.header,
+		TotalWork:      new(big.Int).Set(n.work),
+		MedianTimePast: n.MedianTimePast(),
+		StateRoot:      c.commitment.Sum(),
+	}
+}
+
+// NextRequiredBits is the bits the next block on the tip must carry.
+func (c *Chain) NextRequiredBits() uint32 {
+	t := c.Tip()
+	return consensus.NextRequiredBits(c.params, t.Height, t.Header.Time)
+}
+
+// Commitment returns a copy of the tip's state commitment, from which a
+// block producer computes the state root of a new block.
+func (c *Chain) Commitment() (types.Hash, lthash.Hash) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mainChain[len(c.mainChain)-1].hash, c.commitment
+}
+
+func (c *Chain) tipNode() *blockNode { return c.mainChain[len(c.mainChain)-1] }
+
+// node returns the index node of hash, or nil.
+func (c *Chain) node(hash types.Hash) *blockNode {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.index[hash]
+}

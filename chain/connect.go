@@ -1,0 +1,136 @@
+package chain
+
+import (
+	"errors"
+
+	"github.com/syndtr/goleveldb/leveldb"
+
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/consensus"
+)
+
+// dbView reads accounts straight from the database: the state at the tip.
+type dbView struct{ db *leveldb.DB }
+
+// Account implements consensus.AccountReader.
+func (v dbView) Account(addr types.Address) (consensus.Account, error) {
+	val, err := v.db.Get(accountKey(addr), nil)
+	if errors.Is(err, leveldb.ErrNotFound) {
+		return consensus.Account{}, nil
+	}
+	if err != nil {
+		return consensus.Account{}, err
+	}
+	return decodeAccount(val)
+}
+
+// connectBlock fully validates blk, the child of the tip, and makes it the
+// tip: signatures in parallel (skipping those the cache knows), then the
+// state transition, then one synced batch holding the new accounts, the
+// transaction index, the undo data, the main-chain record and the tip
+// marker (plus whatever batch already holds).
+func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash, batch *leveldb.Batch) error {
+	if n.parent != c.tipNode() {
+		return corrupt("connecting block %s whose parent is not the tip", n.hash)
+	}
+	if err := consensus.VerifySignatures(blk.Txs, txids, c.params, c.sigs, c.cfg.VerifyWorkers); err != nil {
+		return err
+	}
+	c.mu.RLock()
+	parentCommitment := c.commitment
+	c.mu.RUnlock()
+	delta, err := consensus.ApplyBlock(dbView{c.db}, &parentCommitment, blk, c.params)
+	if err != nil {
+		return err
+	}
+	for _, ch := range delta.Changes {
+		if ch.After.IsEmpty() {
+			batch.Delete(accountKey(ch.Addr))
+		} else {
+			batch.Put(accountKey(ch.Addr), encodeAccount(ch.After))
+		}
+	}
+	for i, id := range txids {
+		batch.Put(hashKey(prefixTx, id), encodeTxLoc(TxLocation{Height: n.height, Index: uint32(i)}))
+	}
+	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(delta.Changes))
+	batch.Put(heightKey(n.height), n.hash[:])
+	c.mu.RLock()
+	idx := encodeIndex(n)
+	c.mu.RUnlock()
+	idx[types.HeaderSize] |= byte(statusValid)
+	batch.Put(hashKey(prefixIndex, n.hash), idx)
+	batch.Put([]byte{prefixTip}, encodeTip(n.hash, &delta.Commitment))
+	if err := c.db.Write(batch, syncWrite); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	n.status |= statusValid
+	c.mainChain = append(c.mainChain, n)
+	c.commitment = delta.Commitment
+	c.mu.Unlock()
+	c.pending = append(c.pending, Notification{Type: BlockConnected, Block: blk, Hash: n.hash, Height: n.height})
+	return nil
+}
+
+// disconnectTip undoes the tip block with its undo data and makes its
+// parent the tip, in one synced batch. The recomputed commitment must
+// match the parent's state root; if not, the database is corrupt.
+func (c *Chain) disconnectTip() error {
+	n := c.tipNode()
+	if n.parent == nil {
+		return corrupt("asked to disconnect the genesis block")
+	}
+	blk, err := c.loadBlock(n.hash)
+	if err != nil {
+		return err
+	}
+	raw, err := c.db.Get(hashKey(prefixUndo, n.hash), nil)
+	if err != nil {
+		if errors.Is(err, leveldb.ErrNotFound) {
+			return corrupt("undo data of main-chain block %s is missing", n.hash)
+		}
+		return c.readErr(err)
+	}
+	undo, err := decodeUndo(raw)
+	if err != nil {
+		return err
+	}
+	batch := new(leveldb.Batch)
+	view := dbView{c.db}
+	reverse := make([]consensus.AccountChange, len(undo))
+	for i, u := range undo {
+		now, err := view.Account(u.Addr)
+		if err != nil {
+			return err
+		}
+		reverse[i] = consensus.AccountChange{Addr: u.Addr, Before: now, After: u.Before}
+		if u.Before.IsEmpty() {
+			batch.Delete(accountKey(u.Addr))
+		} else {
+			batch.Put(accountKey(u.Addr), encodeAccount(u.Before))
+		}
+	}
+	c.mu.RLock()
+	current := c.commitment
+	c.mu.RUnlock()
+	restored := consensus.UpdateCommitment(&current, reverse)
+	if root := types.Hash(restored.Sum()); root != n.parent.header.StateRoot {
+		return corrupt("undoing block %s gives state root %s, its parent says %s", n.hash, root, n.parent.header.StateRoot)
+	}
+	for _, tx := range blk.Txs {
+		batch.Delete(hashKey(prefixTx, tx.Hash()))
+	}
+	batch.Delete(hashKey(prefixUndo, n.hash))
+	batch.Delete(heightKey(n.height))
+	batch.Put([]byte{prefixTip}, encodeTip(n.parent.hash, &restored))
+	if err := c.db.Write(batch, syncWrite); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.mainChain = c.mainChain[:len(c.mainChain)-1]
+	c.commitment = restored
+	c.mu.Unlock()
+	c.pending = append(c.pending, Notification{Type: BlockDisconnected, Block: blk, Hash: n.hash, Height: n.height})
+	return nil
+}

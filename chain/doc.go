@@ -1,0 +1,45 @@
+// Package chain is the node's chain store: block bodies, the block index
+// with cumulative work, the main chain, the transaction index, account state
+// and undo data, all in one LevelDB database; fork choice by most cumulative
+// work with reorganisation; a bounded pool of orphan blocks; a signature
+// cache; notifications of connected and disconnected blocks; and operator
+// tools (Reindex, InvalidateBlock, ReconsiderBlock).
+//
+// The data formats live in chain/types, the network definition in
+// chain/genesis, and the rules in package consensus; this package applies
+// the rules in order and stores the result.
+//
+// Crash safety: connecting or disconnecting a block is one LevelDB batch
+// holding the account changes, the transaction index, the undo data, the
+// main-chain record and the tip marker, written with Sync. A kill at any
+// instant leaves the database at the old tip or the new one. Open checks
+// that the tip marker, the main chain, the commitment and (unless skipped)
+// every stored account agree, fails with ErrCorruptDB if not, and finishes
+// a reorganisation a crash interrupted. A reorganisation of depth d is d
+// disconnect batches and then the connect batches, each durable on its own.
+//
+// Validation: a block is checked in stages (see package consensus). The
+// header's proof of work is checked before anything is stored, including
+// orphans. Side-chain blocks are stored after their header and sanity
+// checks and fully validated only when their branch gains the most work. A
+// block that fails full validation is marked invalid with its descendants
+// and the best valid chain is restored. A block refused only because its
+// timestamp is too far ahead, or because its transactions do not match its
+// header's Merkle root, is not marked invalid: the same header may yet be
+// valid with the right body or later in time.
+//
+// What it does not do: no networking, no mempool and no mining. It does
+// not keep headers without bodies (headers-first sync keeps its own).
+//
+// Concurrency: all methods are safe for concurrent use. Changes
+// (ProcessBlock, InvalidateBlock, ReconsiderBlock) are serialised by
+// processMu; reads take mu briefly and are not blocked by validation or
+// disk writes. Notifications are delivered in order on the changing
+// goroutine after the change is durable (see Subscribe).
+//
+// Errors: consensus failures are *consensus.RuleError values, unchanged;
+// the store's own conditions are *Error values with an ErrorKind
+// (ErrDuplicateBlock, ErrKnownInvalid, ErrUnknownBlock, ErrGenesisMismatch,
+// ErrCorruptDB, ErrClosed, ErrInvalidateGenesis), matched with errors.Is.
+// Storage failures from LevelDB pass through.
+package chain

@@ -1,0 +1,108 @@
+package chain
+
+import (
+	"math/big"
+	"sort"
+
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/consensus"
+)
+
+// blockStatus records what is known of a block. The low bits are persisted
+// in its index record.
+type blockStatus uint8
+
+const (
+	// statusValid: the block was connected to the main chain once, so it
+	// passed full validation.
+	statusValid blockStatus = 1 << iota
+	// statusInvalid: the block itself failed validation.
+	statusInvalid
+	// statusInvalidAncestor: an ancestor failed validation.
+	statusInvalidAncestor
+
+	statusPersisted = statusValid | statusInvalid | statusInvalidAncestor
+	statusAnyInvalid = statusInvalid | statusInvalidAncestor
+)
+
+// blockNode is a stored block in the in-memory index. Every stored block
+// has a node and every node's body is stored. Fields other than status are
+// immutable; status is guarded by Chain.mu.
+type blockNode struct {
+	hash   types.Hash
+	header types.Header
+	parent *blockNode
+	height uint32
+	// work is the cumulative work of the chain ending here.
+	work *big.Int
+	// status is guarded by Chain.mu.
+	status blockStatus
+}
+
+// Hash implements consensus.HeaderContext.
+func (n *blockNode) Hash() types.Hash { return n.hash }
+
+// Height implements consensus.HeaderContext.
+func (n *blockNode) Height() uint32 { return n.height }
+
+// Timestamp implements consensus.HeaderContext.
+func (n *blockNode) Timestamp() uint64 { return n.header.Time }
+
+// MedianTimePast implements consensus.HeaderContext: the median of the
+// timestamps of this block and up to MedianTimeBlocks-1 ancestors.
+func (n *blockNode) MedianTimePast() uint64 {
+	var ts [consensus.MedianTimeBlocks]uint64
+	k := 0
+	for it := n; it != nil && k < len(ts); it = it.parent {
+		ts[k] = it.header.Time
+		k++
+	}
+	s := ts[:k]
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[k/2]
+}
+
+// ancestor returns the ancestor at height, or nil.
+func (n *blockNode) ancestor(height uint32) *blockNode {
+	if height > n.height {
+		return nil
+	}
+	it := n
+	for it != nil && it.height > height {
+		it = it.parent
+	}
+	return it
+}
+
+// isInvalid reports whether the node or an ancestor is known invalid.
+func (n *blockNode) isInvalid() bool { return n.status&statusAnyInvalid != 0 }
+
+func newBlockNode(h *types.Header, hash types.Hash, parent *blockNode) *blockNode {
+	n := &blockNode{hash: hash, header: *h, parent: parent, height: h.Height}
+	work := consensus.CalcWork(h.Bits)
+	if parent != nil {
+		work.Add(work, parent.work)
+	}
+	n.work = work
+	return n
+}
+
+// findFork returns the last common ancestor of a and b.
+func findFork(a, b *blockNode) *blockNode {
+	for a.height > b.height {
+		a = a.parent
+	}
+	for b.height > a.height {
+		b = b.parent
+	}
+	for a != b {
+		a, b = a.parent, b.parent
+	}
+	return a
+}
+
+// better reports whether candidate should replace current as the best
+// chain: strictly more work. On equal work the first seen stays.
+func better(candidate, current *blockNode) bool {
+	return candidate.work.Cmp(current.work) > 0
+}

@@ -1,0 +1,74 @@
+package consensus
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/ledger-node/ledger/chain/types"
+)
+
+// SigCache remembers transactions whose signatures verified, by id. The id
+// covers every byte of the transaction, signature included, and the
+// signature covers this network's genesis hash, so a remembered id is valid
+// for as long as the node serves the one network. Implementations must be
+// safe for concurrent use.
+type SigCache interface {
+	Contains(txid types.Hash) bool
+	Add(txid types.Hash)
+}
+
+// VerifySignatures checks the signature of every transfer in txs (txids[i]
+// is the id of txs[i]) on up to workers goroutines, skipping those the
+// cache knows and adding those that verify. It returns the failure of the
+// lowest-indexed failing transaction it found, or nil. cache may be nil.
+func VerifySignatures(txs []*types.Tx, txids []types.Hash, p *Params, cache SigCache, workers int) error {
+	if len(txs) == 0 {
+		return nil
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	if workers > len(txs) {
+		workers = len(txs)
+	}
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		mu       sync.Mutex // guards firstAt and firstErr
+		firstAt  = len(txs)
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	work := func() {
+		defer wg.Done()
+		for !failed.Load() {
+			i := int(next.Add(1) - 1)
+			if i >= len(txs) {
+				return
+			}
+			tx := txs[i]
+			if tx.Kind == types.TxCoinbase || (cache != nil && cache.Contains(txids[i])) {
+				continue
+			}
+			if err := CheckTxSignature(tx, p); err != nil {
+				mu.Lock()
+				if i < firstAt {
+					firstAt, firstErr = i, err
+				}
+				mu.Unlock()
+				failed.Store(true)
+				return
+			}
+			if cache != nil {
+				cache.Add(txids[i])
+			}
+		}
+	}
+	wg.Add(workers)
+	for w := 1; w < workers; w++ {
+		go work()
+	}
+	work()
+	wg.Wait()
+	return firstErr
+}
