@@ -195,8 +195,19 @@ func (c *Chain) Tip() Tip {
 
 // NextRequiredBits is the bits the next block on the tip must carry.
 func (c *Chain) NextRequiredBits() uint32 {
-	t := c.Tip()
-	return consensus.NextRequiredBits(c.params, t.Height, t.Header.Time)
+	c.mu.RLock()
+	n := c.tipNode()
+	c.mu.RUnlock()
+	return consensus.NextRequiredBits(c.params, n.anchorTime, n.height, n.header.Time)
+}
+
+// NextRequiredBitsAfter is the bits a child of the stored block must carry.
+func (c *Chain) NextRequiredBitsAfter(parent types.Hash) (uint32, error) {
+	n := c.node(parent)
+	if n == nil {
+		return 0, chainError(ErrUnknownBlock, "unknown block %s", parent)
+	}
+	return consensus.NextRequiredBits(c.params, n.anchorTime, n.height, n.header.Time), nil
 }
 
 // Commitment returns a copy of the tip's state commitment, from which a

@@ -33,16 +33,31 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 	if n.parent != c.tipNode() {
 		return corrupt("connecting block %s whose parent is not the tip", n.hash)
 	}
-	if err := consensus.VerifySignatures(blk.Txs, txids, c.params, c.sigs, c.cfg.VerifyWorkers); err != nil {
-		return err
-	}
+	// The state transition does not depend on the signatures, so it runs
+	// while they are verified: otherwise one core idles through it.
 	c.mu.RLock()
 	parentCommitment := c.commitment
 	c.mu.RUnlock()
-	delta, err := consensus.ApplyBlock(dbView{c.db}, &parentCommitment, blk, c.params)
-	if err != nil {
-		return err
+	type applied struct {
+		delta *consensus.StateDelta
+		err   error
 	}
+	done := make(chan applied, 1)
+	go func() {
+		d, err := consensus.ApplyBlock(dbView{c.db}, &parentCommitment, blk, c.params)
+		done <- applied{d, err}
+	}()
+	sigErr := consensus.VerifySignatures(blk.Txs, txids, c.params, c.sigs, c.cfg.VerifyWorkers)
+	res := <-done
+	// A bad signature condemns the block whatever the state says; report
+	// it first so the reason is the same on every node.
+	if sigErr != nil {
+		return sigErr
+	}
+	if res.err != nil {
+		return res.err
+	}
+	delta := res.delta
 	for _, ch := range delta.Changes {
 		if ch.After.IsEmpty() {
 			batch.Delete(accountKey(ch.Addr))

@@ -21,7 +21,7 @@ const (
 	// statusInvalidAncestor: an ancestor failed validation.
 	statusInvalidAncestor
 
-	statusPersisted = statusValid | statusInvalid | statusInvalidAncestor
+	statusPersisted  = statusValid | statusInvalid | statusInvalidAncestor
 	statusAnyInvalid = statusInvalid | statusInvalidAncestor
 )
 
@@ -35,6 +35,8 @@ type blockNode struct {
 	height uint32
 	// work is the cumulative work of the chain ending here.
 	work *big.Int
+	// anchorTime is the timestamp of block 1 on this chain (0 for genesis).
+	anchorTime uint64
 	// status is guarded by Chain.mu.
 	status blockStatus
 }
@@ -62,6 +64,9 @@ func (n *blockNode) MedianTimePast() uint64 {
 	return s[k/2]
 }
 
+// AnchorTime implements consensus.HeaderContext.
+func (n *blockNode) AnchorTime() uint64 { return n.anchorTime }
+
 // ancestor returns the ancestor at height, or nil.
 func (n *blockNode) ancestor(height uint32) *blockNode {
 	if height > n.height {
@@ -84,6 +89,12 @@ func newBlockNode(h *types.Header, hash types.Hash, parent *blockNode) *blockNod
 		work.Add(work, parent.work)
 	}
 	n.work = work
+	switch {
+	case h.Height == 1:
+		n.anchorTime = h.Time
+	case parent != nil:
+		n.anchorTime = parent.anchorTime
+	}
 	return n
 }
 

@@ -40,9 +40,10 @@ const (
 	// asertMaxShifts: from 256 doublings up the target is at least
 	// 1 * 2^16 * 2^(256-16) = 2^256, above any 256-bit PowLimit.
 	asertMaxShifts = 256
-	// asertMinShifts: from 291 halvings down the target is below
-	// 2^256 * 2^17 / 2^(291+16) < 1, so it rounds to 0 and clamps to 1.
-	asertMinShifts = -291
+	// asertMinShifts: from 257 halvings down the target is
+	// floor(T0 * factor / 2^(257+16)) with T0 * factor < 2^256 * 2^17,
+	// which is 0 and clamps to 1.
+	asertMinShifts = -257
 )
 
 var (
@@ -51,12 +52,27 @@ var (
 )
 
 // NextRequiredBits returns the compact target the child of the block at
-// (parentHeight, parentTime) must carry.
+// (parentHeight, parentTime) must carry. anchorTime is the timestamp of
+// block 1 on the parent's chain (unused when the parent is genesis).
 //
-// With the genesis block (height 0, time GenesisTime, target
-// T0 = CompactToBig(GenesisBits)) as the anchor:
+// Block 1 carries GenesisBits and anchors the schedule for every later
+// block, rather than genesis itself: a network starts when its first block
+// is mined, which may be months after the timestamp written in its genesis
+// file. Anchored at genesis, such a chain would start far behind schedule
+// and ASERT would drop the target to PowLimit for as many blocks as the
+// schedule is behind.
+func NextRequiredBits(p *Params, anchorTime uint64, parentHeight uint32, parentTime uint64) uint32 {
+	if parentHeight == 0 {
+		return p.GenesisBits
+	}
+	return ASERTBits(p, anchorTime, parentHeight-1, parentTime)
+}
+
+// ASERTBits returns the compact target after a parent that is
+// blocksSinceAnchor blocks after the anchor block (time anchorTime, target
+// T0 = CompactToBig(GenesisBits)), with timestamp parentTime:
 //
-//	Δ      = (parentTime - GenesisTime) - TargetSpacing * parentHeight   (signed, exact)
+//	Δ      = (parentTime - anchorTime) - TargetSpacing * blocksSinceAnchor   (signed, exact)
 //	x      = trunc(Δ * 2^16 / ASERTHalfLife)     division truncated toward zero
 //	n      = floor(x / 2^16)                     arithmetic shift x >> 16
 //	f      = x - n * 2^16                        in [0, 2^16)
@@ -70,18 +86,19 @@ var (
 // twice T0 and one half-life ahead exactly T0/2 rounded down. Unlike
 // aserti3-2d, which anchors on the timestamp of the anchor block's parent and
 // therefore schedules TargetSpacing*(heightDiff+1), the anchor here is the
-// genesis block's own timestamp, as in DCP0011: a parent at height h is on
-// schedule at GenesisTime + h*TargetSpacing.
+// anchor block's own timestamp, as in DCP0011: a parent h blocks after the
+// anchor is on schedule at anchorTime + h*TargetSpacing.
 //
-// Times before GenesisTime are allowed (Δ is computed as a signed value, not
+// Times before anchorTime are allowed (Δ is computed as a signed value, not
 // in uint64), and no input overflows: Δ is computed exactly with big.Int,
-// and exponents beyond ±256 doublings, whose result is the limit or 1
-// whatever the anchor, are answered without shifting.
+// and exponents of 256 or more doublings (the limit whatever the anchor) or
+// of 257 or more halvings (1 whatever the anchor) are answered without
+// shifting, which changes no result.
 //
 // p must be valid as package genesis builds it: GenesisBits a target in
 // [1, PowLimit], PowLimit at most 256 bits, ASERTHalfLife non-zero. It
 // panics otherwise, since no answer would be meaningful.
-func NextRequiredBits(p *Params, parentHeight uint32, parentTime uint64) uint32 {
+func ASERTBits(p *Params, anchorTime uint64, blocksSinceAnchor uint32, parentTime uint64) uint32 {
 	anchor := CompactToBig(p.GenesisBits)
 	if p.PowLimit == nil || p.PowLimit.Sign() <= 0 || p.PowLimit.BitLen() > 256 {
 		panic(fmt.Sprintf("consensus: invalid params: PowLimit %v is not a positive 256-bit number", p.PowLimit))
@@ -93,7 +110,7 @@ func NextRequiredBits(p *Params, parentHeight uint32, parentTime uint64) uint32 
 		panic("consensus: invalid params: ASERTHalfLife is zero")
 	}
 
-	x, saturated := asertExponent(p, parentHeight, parentTime)
+	x, saturated := asertExponent(p, anchorTime, blocksSinceAnchor, parentTime)
 	switch {
 	case saturated > 0:
 		return BigToCompact(p.PowLimit)
@@ -114,7 +131,8 @@ func NextRequiredBits(p *Params, parentHeight uint32, parentTime uint64) uint32 
 	}
 
 	if target.Sign() == 0 {
-		// 1 is the hardest target a hash can meet (the zero hash only).
+		// 0 is not a target (only the zero hash could meet it); 1 is the
+		// hardest there is.
 		target.SetInt64(1)
 	} else if target.Cmp(p.PowLimit) > 0 {
 		target.Set(p.PowLimit)
@@ -123,22 +141,22 @@ func NextRequiredBits(p *Params, parentHeight uint32, parentTime uint64) uint32 
 }
 
 // asertExponent returns the 16.16 fixed-point exponent
-// x = trunc(Δ * 2^16 / ASERTHalfLife) of NextRequiredBits. Δ can need up to
+// x = trunc(Δ * 2^16 / ASERTHalfLife) of ASERTBits. Δ can need up to
 // 97 bits (uint64 times against TargetSpacing * height up to 2^96), so it
 // is computed in big.Int rather than clamped: that keeps every result exact
 // for every uint32 height and uint64 time, not just realistic ones.
 //
 // saturated is +1 when x >= 256 * 2^16, which always yields PowLimit, and
-// -1 when x < -290 * 2^16 (so floor(x / 2^16) <= -291), which always
+// -1 when x < -256 * 2^16 (so floor(x / 2^16) <= -257), which always
 // yields 1; x is only meaningful when saturated is 0, and then fits easily
 // in an int64. Answering those cases early is what keeps the shifts in
-// NextRequiredBits bounded; see asertMaxShifts and asertMinShifts.
-func asertExponent(p *Params, parentHeight uint32, parentTime uint64) (x int64, saturated int) {
+// ASERTBits bounded; see asertMaxShifts and asertMinShifts.
+func asertExponent(p *Params, anchorTime uint64, blocksSinceAnchor uint32, parentTime uint64) (x int64, saturated int) {
 	var delta, t big.Int
 	delta.SetUint64(parentTime)
-	delta.Sub(&delta, t.SetUint64(p.GenesisTime))
+	delta.Sub(&delta, t.SetUint64(anchorTime))
 	t.SetUint64(p.TargetSpacing)
-	delta.Sub(&delta, t.Mul(&t, new(big.Int).SetUint64(uint64(parentHeight))))
+	delta.Sub(&delta, t.Mul(&t, new(big.Int).SetUint64(uint64(blocksSinceAnchor))))
 	delta.Lsh(&delta, asertRadixBits)
 	// Quo truncates toward zero, as C++ integer division in aserti3-2d and
 	// dcrd's Quo; Div (Euclidean) would differ for negative Δ.

@@ -14,6 +14,9 @@ type HeaderContext interface {
 	// MedianTimePast is the median of the timestamps of the parent and up
 	// to MedianTimeBlocks-1 of its ancestors.
 	MedianTimePast() uint64
+	// AnchorTime is the timestamp of block 1 on the parent's chain, which
+	// anchors the difficulty schedule; unused when the parent is genesis.
+	AnchorTime() uint64
 }
 
 // CheckHeaderSanity applies the rules a header must meet on its own:
@@ -37,7 +40,7 @@ func CheckHeaderContext(h *types.Header, parent HeaderContext, p *Params) error 
 	if h.Height != parent.Height()+1 || parent.Height() == ^uint32(0) {
 		return ruleError(ErrBadHeight, "header height %d, parent height %d", h.Height, parent.Height())
 	}
-	if want := NextRequiredBits(p, parent.Height(), parent.Timestamp()); h.Bits != want {
+	if want := NextRequiredBits(p, parent.AnchorTime(), parent.Height(), parent.Timestamp()); h.Bits != want {
 		return ruleError(ErrUnexpectedBits, "header bits %08x, difficulty schedule requires %08x", h.Bits, want)
 	}
 	if mtp := parent.MedianTimePast(); h.Time <= mtp {

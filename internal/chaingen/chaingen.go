@@ -76,6 +76,8 @@ type State struct {
 	Height     uint32
 	Accounts   map[types.Address]consensus.Account
 	Commitment lthash.Hash
+	// AnchorTime is the time of block 1 on this branch.
+	AnchorTime uint64
 }
 
 // Account implements consensus.AccountReader over the state.
@@ -194,7 +196,7 @@ func (g *Generator) Block(parent types.Hash, txs []*types.Tx, o ...BlockOpts) (*
 		Height:    ph.Height + 1,
 		PrevBlock: parent,
 		Time:      ph.Time + g.Params.TargetSpacing,
-		Bits:      consensus.NextRequiredBits(g.Params, ph.Height, ph.Time),
+		Bits:      consensus.NextRequiredBits(g.Params, ps.AnchorTime, ph.Height, ph.Time),
 	}}
 	if opts.Time != 0 {
 		blk.Header.Time = opts.Time
@@ -214,7 +216,10 @@ func (g *Generator) Block(parent types.Hash, txs []*types.Tx, o ...BlockOpts) (*
 	blk.Header.TxRoot = types.MerkleRoot(blk.TxHashes())
 	g.Solve(blk)
 	st := &State{Block: blk, Hash: blk.Hash(), Height: blk.Header.Height, Commitment: delta.Commitment,
-		Accounts: make(map[types.Address]consensus.Account, len(ps.Accounts)+len(delta.Changes))}
+		Accounts: make(map[types.Address]consensus.Account, len(ps.Accounts)+len(delta.Changes)), AnchorTime: ps.AnchorTime}
+	if st.Height == 1 {
+		st.AnchorTime = blk.Header.Time
+	}
 	for a, acct := range ps.Accounts {
 		st.Accounts[a] = acct
 	}
