@@ -5,9 +5,15 @@
 //
 // The same encoding is used for hashing, storage and the wire. Decoders take
 // hostile input: every length is checked against its limit before anything is
-// allocated, non-canonical forms (unknown kinds, oversized memos, coinbase
-// fields set on transfers and the reverse) are refused, and trailing bytes are
-// an error. decode(encode(x)) == x holds for every value a decoder accepts.
+// allocated, unknown transaction kinds and oversized memos are refused, and
+// trailing bytes are an error. The encoding is fixed-width, so every value
+// has exactly one encoding: encode(decode(b)) == b for every b a decoder
+// accepts. Field values that are well-formed but break a rule (a coinbase
+// with a fee, a zero amount) are consensus's business, not the decoder's.
+//
+// Encoders assume values within the format's limits (a memo of at most
+// MaxMemoSize bytes): they are built by this node or were decoded, and
+// consensus refuses an oversized memo before anything is hashed for a block.
 //
 // What it does not do: it knows nothing of consensus parameters, account
 // state or storage. Whether a transaction may be applied, or a block extends a
