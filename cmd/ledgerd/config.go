@@ -1,0 +1,135 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/ledger-node/ledger/chain/genesis"
+	"github.com/ledger-node/ledger/node"
+)
+
+func defaultDataDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".ledger"
+	}
+	return filepath.Join(home, ".ledger")
+}
+
+// defineFlags declares every setting. Each is also read from the
+// environment (LEDGER_ + name in capitals, dots as underscores) and from the
+// config file; flags win over the environment, which wins over the file.
+func defineFlags(f *pflag.FlagSet) {
+	f.String("config", "", "config file (TOML or YAML)")
+	f.String("datadir", defaultDataDir(), "data directory")
+	f.String("genesis", "", "genesis file of the network (default: the embedded devnet)")
+	f.Bool("reindex", false, "rebuild the block index and state from the stored blocks")
+	f.String("log.level", "info", "log level: debug, info, warn or error")
+	f.String("log.format", "text", "log format: text or json")
+}
+
+// settings reads every setting with viper's precedence.
+func settings(cmd *cobra.Command) (*viper.Viper, error) {
+	v := viper.New()
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return nil, err
+	}
+	v.SetEnvPrefix("LEDGER")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	if path := v.GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+		known := map[string]bool{}
+		cmd.Flags().VisitAll(func(fl *pflag.Flag) { known[fl.Name] = true })
+		var unknown []string
+		for _, k := range v.AllKeys() {
+			if !known[k] {
+				unknown = append(unknown, k)
+			}
+		}
+		if len(unknown) > 0 {
+			sort.Strings(unknown)
+			return nil, fmt.Errorf("config file %s: unknown settings %s", path, strings.Join(unknown, ", "))
+		}
+	}
+	return v, nil
+}
+
+func newLogger(v *viper.Viper) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log.level"))); err != nil {
+		return nil, fmt.Errorf("log.level %q: want debug, info, warn or error", v.GetString("log.level"))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch v.GetString("log.format") {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format %q: want text or json", v.GetString("log.format"))
+}
+
+// nodeConfig turns settings into the node's Config.
+func nodeConfig(v *viper.Viper, log *slog.Logger) (node.Config, error) {
+	cfg := node.Config{DataDir: v.GetString("datadir"), Reindex: v.GetBool("reindex"), Logger: log}
+	if cfg.DataDir == "" {
+		return cfg, fmt.Errorf("datadir is empty")
+	}
+	if path := v.GetString("genesis"); path != "" {
+		g, err := genesis.Load(path)
+		if err != nil {
+			return cfg, fmt.Errorf("genesis %s: %w", path, err)
+		}
+		cfg.Genesis = g
+	} else {
+		cfg.Genesis = genesis.Default()
+	}
+	return cfg, nil
+}
+
+func newRootCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "ledgerd",
+		Short:         "ledgerd runs a full node of a proof-of-work ledger",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := settings(cmd)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(v)
+			if err != nil {
+				return err
+			}
+			cfg, err := nodeConfig(v, log)
+			if err != nil {
+				return err
+			}
+			n, err := node.New(cfg)
+			if err != nil {
+				return err
+			}
+			tip := n.Chain().Tip()
+			p := cfg.Genesis.Params
+			log.Info("node started", "network", p.Name, "chainId", p.ChainID, "genesis", cfg.Genesis.Hash,
+				"datadir", cfg.DataDir, "height", tip.Height, "tip", tip.Hash)
+			return n.Run(cmd.Context())
+		},
+	}
+	defineFlags(cmd.Flags())
+	return cmd
+}
