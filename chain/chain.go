@@ -71,6 +71,8 @@ type Chain struct {
 	processMu sync.Mutex
 	// orphans is guarded by processMu.
 	orphans *orphanPool
+	// nextSeq numbers stored blocks; guarded by processMu.
+	nextSeq uint64
 	// pending holds notifications of the running operation; guarded by
 	// processMu.
 	pending []Notification
@@ -78,7 +80,8 @@ type Chain struct {
 	mu sync.RWMutex
 	// index maps every stored block to its node; guarded by mu.
 	index map[types.Hash]*blockNode
-	// mainChain[h] is the main-chain node at height h; guarded by mu.
+	// mainChain[h] is the main-chain node at height h. Written with both
+	// processMu and mu held, so the holder of processMu may read it alone.
 	mainChain []*blockNode
 	// commitment is the state commitment at the tip; guarded by mu.
 	commitment lthash.Hash

@@ -37,6 +37,9 @@ type blockNode struct {
 	work *big.Int
 	// anchorTime is the timestamp of block 1 on this chain (0 for genesis).
 	anchorTime uint64
+	// seq orders blocks by when they were stored (by height, then hash,
+	// for blocks loaded at start): the first seen wins ties of work.
+	seq uint64
 	// status is guarded by Chain.mu.
 	status blockStatus
 }

@@ -121,7 +121,12 @@ func (c *Chain) loadIndex() error {
 	if err := it.Error(); err != nil {
 		return c.readErr(err)
 	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].header.Height < recs[j].header.Height })
+	sort.Slice(recs, func(i, j int) bool {
+		if recs[i].header.Height != recs[j].header.Height {
+			return recs[i].header.Height < recs[j].header.Height
+		}
+		return bytes.Compare(recs[i].hash[:], recs[j].hash[:]) < 0
+	})
 	for _, r := range recs {
 		var parent *blockNode
 		if r.header.Height > 0 {
@@ -134,6 +139,8 @@ func (c *Chain) loadIndex() error {
 		}
 		n := newBlockNode(&r.header, r.hash, parent)
 		n.status = r.status
+		c.nextSeq++
+		n.seq = c.nextSeq
 		if parent != nil && parent.isInvalid() {
 			n.status |= statusInvalidAncestor
 		}

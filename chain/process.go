@@ -97,6 +97,8 @@ func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode
 		return err
 	}
 	node := newBlockNode(&blk.Header, hash, parent)
+	c.nextSeq++
+	node.seq = c.nextSeq
 	acc := &accepted{node: node, blk: blk, txids: txids, batch: new(leveldb.Batch)}
 	acc.batch.Put(hashKey(prefixBlock, hash), blk.Encode())
 	acc.batch.Put(hashKey(prefixIndex, hash), encodeIndex(node))
@@ -106,6 +108,15 @@ func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode
 
 	var activateErr error
 	if better(node, c.tipNode()) {
+		if node.parent != c.tipNode() {
+			// A reorganisation: store the block that justifies it before
+			// the first disconnect, so that a crash midway resumes toward
+			// it on open instead of stopping at whatever tip was reached.
+			if err := c.db.Write(acc.batch, syncWrite); err != nil {
+				return err
+			}
+			acc.batch = new(leveldb.Batch)
+		}
 		activateErr = c.activateBestChain(node, acc)
 	}
 	if !acc.consumed {
@@ -211,14 +222,21 @@ func (c *Chain) connectNode(n *blockNode, acc *accepted) error {
 	return c.connectBlock(n, blk, blk.TxHashes(), new(leveldb.Batch))
 }
 
-// bestCandidate returns the valid block with the most work, preferring the
-// tip on a tie.
+// bestCandidate returns the valid block with the most work. On a tie the
+// tip stays; among other blocks of equal work the first stored wins, so
+// the choice does not depend on map order and a store that crashed picks
+// what one that did not would have.
 func (c *Chain) bestCandidate() *blockNode {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	best := c.mainChain[len(c.mainChain)-1]
+	tip := c.mainChain[len(c.mainChain)-1]
+	best := tip
 	for _, n := range c.index {
-		if !n.isInvalid() && better(n, best) {
+		if n.isInvalid() {
+			continue
+		}
+		switch cmp := n.work.Cmp(best.work); {
+		case cmp > 0, cmp == 0 && best != tip && n.seq < best.seq:
 			best = n
 		}
 	}
