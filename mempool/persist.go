@@ -1,0 +1,180 @@
+package mempool
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ledger-node/ledger/chain/types"
+)
+
+// Pool file format (all integers big-endian):
+//
+//	magic    8 bytes  "LDGRPOOL"
+//	version  2 bytes  1
+//	genesis 32 bytes  the network's genesis hash
+//	count    4 bytes  number of transactions
+//	payload  8 bytes  length of the records that follow
+//	records           count times: length (4 bytes), canonical tx encoding
+//	checksum 32 bytes SHA-256 of everything before it
+//
+// The header is checked against the file's size before anything is
+// allocated, each length against the transaction size limits, and the
+// checksum catches a torn or bit-flipped file. A sender's transactions are
+// written in nonce order, so loading re-admits them in order.
+const (
+	fileMagic      = "LDGRPOOL"
+	fileVersion    = 1
+	fileHeaderSize = 8 + 2 + types.HashSize + 4 + 8
+	fileSumSize    = sha256.Size
+	recordOverhead = 4
+	// MaxFileTxs bounds the transactions a pool file may hold.
+	MaxFileTxs = 1 << 20
+	// MaxFileSize bounds a pool file.
+	MaxFileSize = fileHeaderSize + MaxFileTxs*(recordOverhead+types.MaxTxSize) + fileSumSize
+)
+
+// EncodeFile returns the pool file holding txs for the network genesis.
+func EncodeFile(genesis types.Hash, txs []*types.Tx) []byte {
+	payload := 0
+	for _, tx := range txs {
+		payload += recordOverhead + tx.EncodedSize()
+	}
+	out := make([]byte, 0, fileHeaderSize+payload+fileSumSize)
+	out = append(out, fileMagic...)
+	out = binary.BigEndian.AppendUint16(out, fileVersion)
+	out = append(out, genesis[:]...)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(txs)))
+	out = binary.BigEndian.AppendUint64(out, uint64(payload))
+	for _, tx := range txs {
+		out = binary.BigEndian.AppendUint32(out, uint32(tx.EncodedSize()))
+		out = tx.AppendEncode(out)
+	}
+	sum := sha256.Sum256(out)
+	return append(out, sum[:]...)
+}
+
+// DecodeFile parses a pool file. Every failure is a *PolicyError of kind
+// ErrBadPoolFile; it never panics, whatever the input.
+func DecodeFile(data []byte) (genesis types.Hash, txs []*types.Tx, err error) {
+	bad := func(format string, args ...any) (types.Hash, []*types.Tx, error) {
+		return types.Hash{}, nil, policyError(ErrBadPoolFile, "pool file: "+format, args...)
+	}
+	if len(data) < fileHeaderSize+fileSumSize {
+		return bad("%d bytes, shorter than header and checksum", len(data))
+	}
+	if string(data[:8]) != fileMagic {
+		return bad("not a pool file (bad magic)")
+	}
+	if v := binary.BigEndian.Uint16(data[8:]); v != fileVersion {
+		return bad("version %d, this node reads %d", v, fileVersion)
+	}
+	copy(genesis[:], data[10:10+types.HashSize])
+	count := binary.BigEndian.Uint32(data[42:])
+	payload := binary.BigEndian.Uint64(data[46:])
+	body := data[fileHeaderSize : len(data)-fileSumSize]
+	if payload != uint64(len(body)) {
+		return bad("header announces %d payload bytes, file holds %d", payload, len(body))
+	}
+	if count > MaxFileTxs || uint64(count)*(recordOverhead+types.MinTxSize) > payload {
+		return bad("header announces %d transactions in %d bytes", count, payload)
+	}
+	sum := sha256.Sum256(data[:len(data)-fileSumSize])
+	if !bytes.Equal(sum[:], data[len(data)-fileSumSize:]) {
+		return bad("checksum mismatch (torn or corrupted file)")
+	}
+	txs = make([]*types.Tx, 0, count)
+	for i := uint32(0); i < count; i++ {
+		if len(body) < recordOverhead {
+			return bad("record %d: truncated length", i)
+		}
+		n := binary.BigEndian.Uint32(body)
+		body = body[recordOverhead:]
+		if n < types.MinTxSize || n > types.MaxTxSize || uint64(n) > uint64(len(body)) {
+			return bad("record %d: length %d out of range or beyond the payload", i, n)
+		}
+		tx, err := types.DecodeTx(body[:n])
+		if err != nil {
+			return bad("record %d: %v", i, err)
+		}
+		txs = append(txs, tx)
+		body = body[n:]
+	}
+	if len(body) != 0 {
+		return bad("%d bytes after the last record", len(body))
+	}
+	return genesis, txs, nil
+}
+
+// Save writes every transaction in the pool to path, atomically (a
+// temporary file renamed over path), for Load at the next start.
+func (p *Pool) Save(path string) error {
+	p.mu.Lock()
+	var txs []*types.Tx
+	for _, s := range p.senders {
+		for _, e := range s.txs {
+			txs = append(txs, e.tx)
+		}
+	}
+	p.mu.Unlock()
+	data := EncodeFile(p.chain.GenesisHash(), txs)
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads a pool file written by Save and offers its transactions to
+// the pool through normal admission (signatures verified in parallel). It
+// returns how many were accepted; refusals (transactions mined or made
+// invalid meanwhile) are not errors. A missing file is not an error
+// either. A malformed file is ErrBadPoolFile, one from another network
+// ErrPoolFileNetwork.
+func (p *Pool) Load(path string) (accepted int, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return 0, err
+	}
+	if len(data) > MaxFileSize {
+		return 0, policyError(ErrBadPoolFile, "pool file larger than %d bytes", MaxFileSize)
+	}
+	genesis, txs, err := DecodeFile(data)
+	if err != nil {
+		return 0, err
+	}
+	if want := p.chain.GenesisHash(); genesis != want {
+		return 0, policyError(ErrPoolFileNetwork, "pool file is for network %s, this node serves %s", genesis, want)
+	}
+	for _, err := range p.AddBatch(txs) {
+		if err == nil {
+			accepted++
+		}
+	}
+	p.log.Info("mempool: loaded saved transactions", "file", path, "saved", len(txs), "accepted", accepted)
+	return accepted, nil
+}
