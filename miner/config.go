@@ -71,6 +71,10 @@ type Config struct {
 	// Clock gives the header time (max(now, median time past + 1)) and
 	// paces rebuilds; time.Now if nil.
 	Clock func() time.Time
+	// OnBlock, if set, is called with every block this miner solved or
+	// SubmitBlock received that the chain accepted: the node publishes it.
+	// It runs on the miner's goroutine and must not block for long.
+	OnBlock func(*types.Block)
 	// Logger: slog.Default() if nil.
 	Logger *slog.Logger
 }

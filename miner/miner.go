@@ -185,7 +185,11 @@ func (m *Miner) SubmitBlock(blk *types.Block) (chain.ProcessResult, error) {
 	if blk == nil || len(blk.Txs) == 0 {
 		return chain.ProcessResult{}, minerError(ErrNilBlock, "no block, or a block without transactions")
 	}
-	return m.cfg.Chain.ProcessBlock(blk)
+	res, err := m.cfg.Chain.ProcessBlock(blk)
+	if err == nil && m.cfg.OnBlock != nil {
+		m.cfg.OnBlock(blk)
+	}
+	return res, err
 }
 
 // controller builds work when the tip changes, or when the pool gained
@@ -338,6 +342,9 @@ func (m *Miner) submitFound(blk *types.Block) {
 		m.log.Warn("miner: solved block refused", "height", blk.Header.Height, "err", err)
 	} else {
 		m.found.Add(1)
+		if m.cfg.OnBlock != nil {
+			m.cfg.OnBlock(blk)
+		}
 		m.log.Info("miner: solved block", "height", blk.Header.Height, "hash", res.Hash,
 			"txs", len(blk.Txs)-1, "main", res.MainChain)
 	}

@@ -78,7 +78,16 @@ func TestMinedBlockConnects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := f.newMiner(func(c *Config) { c.CoinbaseTag = []byte("test") })
+	published := make(chan types.Hash, 16)
+	m := f.newMiner(func(c *Config) {
+		c.CoinbaseTag = []byte("test")
+		c.OnBlock = func(b *types.Block) {
+			select {
+			case published <- b.Hash():
+			default: // later blocks: the first is the one checked
+			}
+		}
+	})
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +109,14 @@ func TestMinedBlockConnects(t *testing.T) {
 	}
 	if m.Found() == 0 {
 		t.Fatal("found counter")
+	}
+	select {
+	case h := <-published:
+		if h != blk.Hash() {
+			t.Fatalf("OnBlock got %s first, block 1 is %s", h, blk.Hash())
+		}
+	default:
+		t.Fatal("OnBlock was not called for the solved block")
 	}
 	if err := f.p.Sync(); err != nil {
 		t.Fatal(err)

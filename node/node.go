@@ -2,15 +2,23 @@ package node
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/genesis"
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/mempool"
+	"github.com/ledger-node/ledger/miner"
 )
 
 // Config is everything the node needs; cmd/ledgerd fills it from flags,
@@ -22,6 +30,17 @@ type Config struct {
 	Genesis *genesis.Genesis
 	// Reindex rebuilds the index and state from stored blocks on start.
 	Reindex bool
+	// Mempool holds the pool's limits; Chain, Clock and Logger are set
+	// here.
+	Mempool mempool.Config
+	// PersistMempool saves the pool on shutdown and reloads it on start.
+	PersistMempool bool
+	// Mine starts the CPU miner with MinerThreads threads paying
+	// MinerAddress (bech32); with no address, a key kept in
+	// <datadir>/miner.key receives the rewards.
+	Mine         bool
+	MinerAddress string
+	MinerThreads int
 	// Logger receives everything the node reports.
 	Logger *slog.Logger
 	// Clock is local time; time.Now if nil.
@@ -33,9 +52,11 @@ type Node struct {
 	cfg   Config
 	log   *slog.Logger
 	chain *chain.Chain
+	pool  *mempool.Pool
+	miner *miner.Miner
 }
 
-// New opens the chain store in cfg.DataDir.
+// New opens the chain store in cfg.DataDir and builds the services.
 func New(cfg Config) (*Node, error) {
 	if cfg.Genesis == nil {
 		return nil, errors.New("node: no genesis")
@@ -68,15 +89,127 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Node{cfg: cfg, log: cfg.Logger, chain: c}, nil
+	n := &Node{cfg: cfg, log: cfg.Logger, chain: c}
+	if err := n.build(); err != nil {
+		n.closeAll()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) build() error {
+	pcfg := n.cfg.Mempool
+	pcfg.Chain, pcfg.Clock, pcfg.Logger = n.chain, n.cfg.Clock, n.log.With("part", "mempool")
+	pool, err := mempool.New(pcfg)
+	if err != nil {
+		return err
+	}
+	n.pool = pool
+	if n.cfg.PersistMempool {
+		if loaded, err := pool.Load(n.mempoolFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			n.log.Warn("could not reload the saved mempool", "file", n.mempoolFile(), "err", err)
+		} else if loaded > 0 {
+			n.log.Info("reloaded saved transactions", "count", loaded)
+		}
+	}
+	if !n.cfg.Mine {
+		return nil
+	}
+	addr, err := n.minerAddress()
+	if err != nil {
+		return err
+	}
+	m, err := miner.New(miner.Config{
+		Chain:   n.chain,
+		Pool:    pool,
+		Address: addr,
+		Threads: n.cfg.MinerThreads,
+		Clock:   n.cfg.Clock,
+		Logger:  n.log.With("part", "miner"),
+	})
+	if err != nil {
+		return err
+	}
+	n.miner = m
+	n.log.Info("mining", "threads", n.cfg.MinerThreads, "address", addr.Bech32(n.cfg.Genesis.Params.AddressPrefix))
+	return nil
+}
+
+func (n *Node) mempoolFile() string { return filepath.Join(n.cfg.DataDir, "mempool.dat") }
+
+// minerAddress parses the configured address, or loads (creating if
+// needed) the data directory's miner key.
+func (n *Node) minerAddress() (types.Address, error) {
+	hrp := n.cfg.Genesis.Params.AddressPrefix
+	if n.cfg.MinerAddress != "" {
+		a, err := types.ParseAddress(n.cfg.MinerAddress, hrp)
+		if err != nil {
+			return a, fmt.Errorf("miner.address: %w", err)
+		}
+		return a, nil
+	}
+	path := filepath.Join(n.cfg.DataDir, "miner.key")
+	raw, err := os.ReadFile(path)
+	var key *secp256k1.PrivateKey
+	switch {
+	case err == nil:
+		b, derr := hex.DecodeString(strings.TrimSpace(string(raw)))
+		if derr != nil || len(b) != 32 {
+			return types.Address{}, fmt.Errorf("miner key %s: not 64 hex digits", path)
+		}
+		key = secp256k1.PrivKeyFromBytes(b)
+	case errors.Is(err, fs.ErrNotExist):
+		if key, err = secp256k1.GeneratePrivateKey(); err != nil {
+			return types.Address{}, err
+		}
+		b := key.Key.Bytes()
+		if err := os.WriteFile(path, []byte(hex.EncodeToString(b[:])+"\n"), 0o600); err != nil {
+			return types.Address{}, fmt.Errorf("miner key %s: %w", path, err)
+		}
+		n.log.Info("created a key for mining rewards", "file", path)
+	default:
+		return types.Address{}, fmt.Errorf("miner key %s: %w", path, err)
+	}
+	var pub [types.PubKeySize]byte
+	copy(pub[:], key.PubKey().SerializeCompressed())
+	return types.AddressFromPubKey(&pub), nil
 }
 
 // Chain returns the node's chain store.
 func (n *Node) Chain() *chain.Chain { return n.chain }
 
-// Run serves until ctx is cancelled, then stops every service and closes
-// the store.
+// Pool returns the node's transaction pool.
+func (n *Node) Pool() *mempool.Pool { return n.pool }
+
+// Miner returns the node's miner, or nil when not mining.
+func (n *Node) Miner() *miner.Miner { return n.miner }
+
+// Run starts the services, serves until ctx is cancelled, then stops them
+// in order, saves the pool if configured and closes the store.
 func (n *Node) Run(ctx context.Context) error {
+	if n.miner != nil {
+		if err := n.miner.Start(); err != nil {
+			n.closeAll()
+			return err
+		}
+	}
 	<-ctx.Done()
-	return n.chain.Close()
+	return n.closeAll()
+}
+
+func (n *Node) closeAll() error {
+	var errs []error
+	if n.miner != nil {
+		n.miner.Stop()
+	}
+	if n.pool != nil {
+		if n.cfg.PersistMempool {
+			if err := n.pool.Save(n.mempoolFile()); err != nil {
+				errs = append(errs, fmt.Errorf("saving the mempool: %w", err))
+			}
+		}
+		errs = append(errs, n.pool.Close())
+	}
+	errs = append(errs, n.chain.Close())
+	return errors.Join(errs...)
 }

@@ -322,3 +322,11 @@ func paramsHash(p *consensus.Params, alloc []Allocation) types.Hash {
 	}
 	return sha256.Sum256(b)
 }
+
+// Marshal renders the file as indented JSON, the form Parse reads.
+func (f File) Marshal() ([]byte, error) {
+	if f.Alloc == nil {
+		f.Alloc = map[string]uint64{}
+	}
+	return json.MarshalIndent(f, "", "  ")
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ledger-node/ledger/chain/genesis"
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/node"
 )
 
@@ -32,6 +34,15 @@ func defineFlags(f *pflag.FlagSet) {
 	f.String("datadir", defaultDataDir(), "data directory")
 	f.String("genesis", "", "genesis file of the network (default: the embedded devnet)")
 	f.Bool("reindex", false, "rebuild the block index and state from the stored blocks")
+	f.Bool("mine", false, "mine blocks")
+	f.String("miner.address", "", "address receiving block rewards (default: a key kept in <datadir>/miner.key)")
+	f.Int("miner.threads", 1, "mining threads")
+	f.Int("mempool.maxcount", mempool.DefaultMaxCount, "most transactions the pool holds")
+	f.Int("mempool.maxbytes", mempool.DefaultMaxBytes, "most bytes of transactions the pool holds")
+	f.Uint64("mempool.minfee", uint64(mempool.DefaultMinFeePerByte), "minimum relay fee, base units per byte")
+	f.Int("mempool.maxpersender", mempool.DefaultMaxPerSender, "most transactions one sender may have in the pool")
+	f.Duration("mempool.maxage", mempool.DefaultMaxAge, "how long a transaction may wait in the pool")
+	f.Bool("mempool.persist", true, "save the pool on shutdown and reload it on start")
 	f.String("log.level", "info", "log level: debug, info, warn or error")
 	f.String("log.format", "text", "log format: text or json")
 }
@@ -83,9 +94,36 @@ func newLogger(v *viper.Viper) (*slog.Logger, error) {
 
 // nodeConfig turns settings into the node's Config.
 func nodeConfig(v *viper.Viper, log *slog.Logger) (node.Config, error) {
-	cfg := node.Config{DataDir: v.GetString("datadir"), Reindex: v.GetBool("reindex"), Logger: log}
+	cfg := node.Config{
+		DataDir:        v.GetString("datadir"),
+		Reindex:        v.GetBool("reindex"),
+		Mine:           v.GetBool("mine"),
+		MinerAddress:   v.GetString("miner.address"),
+		MinerThreads:   v.GetInt("miner.threads"),
+		PersistMempool: v.GetBool("mempool.persist"),
+		Mempool: mempool.Config{
+			MaxCount:      v.GetInt("mempool.maxcount"),
+			MaxBytes:      v.GetInt("mempool.maxbytes"),
+			MinFeePerByte: types.Amount(v.GetUint64("mempool.minfee")),
+			MaxPerSender:  v.GetInt("mempool.maxpersender"),
+			MaxAge:        v.GetDuration("mempool.maxage"),
+		},
+		Logger: log,
+	}
 	if cfg.DataDir == "" {
 		return cfg, fmt.Errorf("datadir is empty")
+	}
+	if cfg.MinerThreads < 1 || cfg.MinerThreads > 1024 {
+		return cfg, fmt.Errorf("miner.threads %d: want 1 to 1024", cfg.MinerThreads)
+	}
+	for name, val := range map[string]int{"mempool.maxcount": cfg.Mempool.MaxCount, "mempool.maxbytes": cfg.Mempool.MaxBytes,
+		"mempool.maxpersender": cfg.Mempool.MaxPerSender} {
+		if val < 1 {
+			return cfg, fmt.Errorf("%s %d: must be positive", name, val)
+		}
+	}
+	if cfg.Mempool.MaxAge <= 0 {
+		return cfg, fmt.Errorf("mempool.maxage %v: must be positive", cfg.Mempool.MaxAge)
 	}
 	if path := v.GetString("genesis"); path != "" {
 		g, err := genesis.Load(path)
