@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"os"
-	"sync"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
