@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"errors"
 	"sort"
 	"time"
 
@@ -15,10 +16,10 @@ import (
 func (c *Chain) InvalidateBlock(hash types.Hash) error {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	defer c.deliverNotifications()
 	if c.isClosed() {
 		return chainError(ErrClosed, "chain store is closed")
 	}
+	defer c.deliverNotifications(c.tipNode())
 	n := c.node(hash)
 	if n == nil {
 		return chainError(ErrUnknownBlock, "unknown block %s", hash)
@@ -29,7 +30,6 @@ func (c *Chain) InvalidateBlock(hash types.Hash) error {
 	if err := c.markInvalid(n); err != nil {
 		return err
 	}
-	oldTip := c.tipNode()
 	if c.IsMainChain(hash) {
 		for c.tipNode() != n.parent {
 			if err := c.disconnectTip(); err != nil {
@@ -37,21 +37,7 @@ func (c *Chain) InvalidateBlock(hash types.Hash) error {
 			}
 		}
 	}
-	err := c.activateBestChain(c.bestCandidate(), nil)
-	if newTip := c.tipNode(); newTip != oldTip && findFork(oldTip, newTip) != oldTip && !c.hasReorgNote() {
-		c.pending = append(c.pending, Notification{Type: Reorganized, Hash: newTip.hash, Height: newTip.height,
-			OldTip: oldTip.hash, Fork: findFork(oldTip, newTip).hash})
-	}
-	return err
-}
-
-func (c *Chain) hasReorgNote() bool {
-	for _, p := range c.pending {
-		if p.Type == Reorganized {
-			return true
-		}
-	}
-	return false
+	return c.activateBestChain(c.bestCandidate(), nil)
 }
 
 // ReconsiderBlock clears the invalid marks of a block, its ancestors and
@@ -60,14 +46,18 @@ func (c *Chain) hasReorgNote() bool {
 func (c *Chain) ReconsiderBlock(hash types.Hash) error {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	defer c.deliverNotifications()
 	if c.isClosed() {
 		return chainError(ErrClosed, "chain store is closed")
 	}
+	defer c.deliverNotifications(c.tipNode())
 	n := c.node(hash)
 	if n == nil {
 		return chainError(ErrUnknownBlock, "unknown block %s", hash)
 	}
+	// Unstored blocks refused as descendants of the reconsidered block
+	// may be valid now; the remembered set cannot tell which, so it is
+	// forgotten whole (it only saves repeated checks).
+	c.invalid.clear()
 	batch := new(leveldb.Batch)
 	c.mu.Lock()
 	for _, m := range c.index {
@@ -102,9 +92,18 @@ func (c *Chain) ReconsiderBlock(hash types.Hash) error {
 // no longer decode are dropped with a warning. It is the recovery for
 // ErrCorruptDB when the bodies survive.
 func Reindex(cfg Config) (*Chain, error) {
+	if cfg.Genesis == nil {
+		return nil, errors.New("chain: Config.Genesis is required")
+	}
 	db, err := leveldb.OpenFile(cfg.Dir, nil)
 	if err != nil {
 		return nil, err
+	}
+	// Never turn a database of one network into another's.
+	if v, err := db.Get([]byte{prefixGenesis}, nil); err == nil && (len(v) < types.HashSize || types.Hash(v[:types.HashSize]) != cfg.Genesis.Hash) {
+		db.Close()
+		return nil, chainError(ErrGenesisMismatch, "data directory %s belongs to another network than %s (%s): not reindexing",
+			cfg.Dir, cfg.Genesis.Hash, cfg.Genesis.Params.Name)
 	}
 	type ref struct {
 		height uint32

@@ -73,6 +73,9 @@ type Chain struct {
 	orphans *orphanPool
 	// nextSeq numbers stored blocks; guarded by processMu.
 	nextSeq uint64
+	// invalid remembers refused blocks that were never stored; it has its
+	// own lock.
+	invalid *invalidSet
 	// pending holds notifications of the running operation; guarded by
 	// processMu.
 	pending []Notification
@@ -101,12 +104,13 @@ func Open(cfg Config) (*Chain, error) {
 		return nil, errors.New("chain: Config.Genesis is required")
 	}
 	c := &Chain{
-		cfg:    cfg,
-		params: cfg.Genesis.Params,
-		log:    cfg.Logger,
-		clock:  cfg.Clock,
-		sigs:   cfg.SigCache,
-		index:  make(map[types.Hash]*blockNode),
+		cfg:     cfg,
+		params:  cfg.Genesis.Params,
+		log:     cfg.Logger,
+		clock:   cfg.Clock,
+		sigs:    cfg.SigCache,
+		index:   make(map[types.Hash]*blockNode),
+		invalid: newInvalidSet(),
 	}
 	if c.log == nil {
 		c.log = slog.Default()

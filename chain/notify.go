@@ -50,9 +50,17 @@ func (c *Chain) Subscribe(fn func(Notification)) {
 	c.subscribers = append(c.subscribers, fn)
 }
 
-// deliverNotifications hands the running operation's notifications to the
-// subscribers. Called with processMu held.
-func (c *Chain) deliverNotifications() {
+// deliverNotifications ends an operation that began at tip oldTip: if the
+// main chain left oldTip's branch, a Reorganized notification follows the
+// operation's own, and all go to the subscribers. Called with processMu
+// held.
+func (c *Chain) deliverNotifications(oldTip *blockNode) {
+	if newTip := c.tipNode(); oldTip != nil && findFork(oldTip, newTip) != oldTip {
+		c.pending = append(c.pending, Notification{
+			Type: Reorganized, Hash: newTip.hash, Height: newTip.height,
+			OldTip: oldTip.hash, Fork: findFork(oldTip, newTip).hash,
+		})
+	}
 	if len(c.pending) == 0 {
 		return
 	}

@@ -60,11 +60,12 @@ func (p *orphanPool) has(h types.Hash) bool { _, ok := p.byHash[h]; return ok }
 func (p *orphanPool) len() int { return len(p.byHash) }
 
 // add stores blk, first expiring old orphans and evicting the oldest until
-// the new one fits. A block larger than the byte limit is not kept.
-func (p *orphanPool) add(blk *types.Block, hash types.Hash, now time.Time) {
+// the new one fits. A block larger than the byte limit is not kept: add
+// reports whether it was.
+func (p *orphanPool) add(blk *types.Block, hash types.Hash, now time.Time) bool {
 	size := blk.EncodedSize()
 	if size > p.limits.MaxBytes {
-		return
+		return false
 	}
 	for e := p.age.Front(); e != nil; e = p.age.Front() {
 		o := e.Value.(*orphan)
@@ -79,6 +80,7 @@ func (p *orphanPool) add(blk *types.Block, hash types.Hash, now time.Time) {
 	parent := blk.Header.PrevBlock
 	p.byParent[parent] = append(p.byParent[parent], o)
 	p.bytes += size
+	return true
 }
 
 func (p *orphanPool) remove(o *orphan) {

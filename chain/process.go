@@ -42,7 +42,7 @@ type accepted struct {
 func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	defer c.deliverNotifications()
+	defer c.deliverNotifications(c.tipNode())
 	hash := blk.Hash()
 	res := ProcessResult{Hash: hash}
 	if c.isClosed() {
@@ -57,14 +57,26 @@ func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 	if c.orphans.has(hash) {
 		return res, chainError(ErrDuplicateBlock, "block %s is already waiting for its parent", hash)
 	}
+	if c.invalid.has(hash) {
+		return res, chainError(ErrKnownInvalid, "block %s is known to be invalid", hash)
+	}
 	if err := consensus.CheckHeaderSanity(&blk.Header, hash, c.params); err != nil {
+		// Not remembered: checking proof of work again costs less than
+		// remembering every piece of junk would.
 		return res, err
+	}
+	if c.invalid.has(blk.Header.PrevBlock) {
+		c.invalid.add(hash)
+		return res, chainError(ErrKnownInvalid, "block %s extends an invalid block", hash)
 	}
 	parent := c.node(blk.Header.PrevBlock)
 	if parent == nil {
-		c.orphans.add(blk, hash, c.clock())
 		res.Orphan = true
-		res.MissingParent = c.orphans.missingAncestor(hash)
+		if c.orphans.add(blk, hash, c.clock()) {
+			res.MissingParent = c.orphans.missingAncestor(hash)
+		} else {
+			res.MissingParent = blk.Header.PrevBlock
+		}
 		return res, nil
 	}
 	oldTip := c.tipNode()
@@ -84,16 +96,25 @@ func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 // rules, stores it and, if it has the most work, connects it.
 func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode) error {
 	if c.nodeInvalid(parent) {
+		c.invalid.add(hash)
 		return chainError(ErrKnownInvalid, "block %s extends an invalid block", hash)
 	}
 	if err := consensus.CheckHeaderContext(&blk.Header, parent, c.params); err != nil {
+		c.invalid.add(hash)
 		return err
 	}
+	// Not remembered: the block may become valid once local time catches
+	// up.
 	if err := consensus.CheckHeaderTime(&blk.Header, uint64(c.clock().Unix()), c.params); err != nil {
 		return err
 	}
 	txids := blk.TxHashes()
 	if err := consensus.CheckBlockSanity(blk, txids, c.params); err != nil {
+		// A body that does not match its header says nothing of the block
+		// the header names; any other failure condemns the header.
+		if !consensus.IsBodyMismatch(err) {
+			c.invalid.add(hash)
+		}
 		return err
 	}
 	node := newBlockNode(&blk.Header, hash, parent)
@@ -158,16 +179,7 @@ func (c *Chain) processOrphans(parent types.Hash) {
 // chain is activated instead. acc, if not nil, is the block just accepted.
 // It returns the first consensus failure met, or a storage error.
 func (c *Chain) activateBestChain(target *blockNode, acc *accepted) error {
-	oldTip := c.tipNode()
 	var firstRuleErr error
-	defer func() {
-		if newTip := c.tipNode(); findFork(oldTip, newTip) != oldTip {
-			c.pending = append(c.pending, Notification{
-				Type: Reorganized, Hash: newTip.hash, Height: newTip.height,
-				OldTip: oldTip.hash, Fork: findFork(oldTip, newTip).hash,
-			})
-		}
-	}()
 	for target != nil && better(target, c.tipNode()) {
 		fork := findFork(c.tipNode(), target)
 		for c.tipNode() != fork {

@@ -21,6 +21,9 @@ func (c *Chain) HaveBlock(hash types.Hash) bool {
 
 // IsKnownInvalid reports whether the block or an ancestor failed validation.
 func (c *Chain) IsKnownInvalid(hash types.Hash) bool {
+	if c.invalid.has(hash) {
+		return true
+	}
 	n := c.node(hash)
 	return n != nil && c.nodeInvalid(n)
 }

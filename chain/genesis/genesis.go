@@ -127,7 +127,9 @@ func Parse(data []byte) (*Genesis, error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, fieldErr(jsonErrorField(err), "%v", err)
 	}
-	if dec.More() {
+	// Anything but the end of input after the object is refused: More()
+	// alone misses a stray closing bracket.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, fieldErr("(file)", "trailing data after the JSON object")
 	}
 	return Build(f)
