@@ -16,8 +16,8 @@ import (
 func (c *Chain) InvalidateBlock(hash types.Hash) error {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	if c.isClosed() {
-		return chainError(ErrClosed, "chain store is closed")
+	if err := c.checkUsable(); err != nil {
+		return err
 	}
 	defer c.deliverNotifications(c.tipNode())
 	n := c.node(hash)
@@ -28,16 +28,9 @@ func (c *Chain) InvalidateBlock(hash types.Hash) error {
 		return chainError(ErrInvalidateGenesis, "the genesis block cannot be invalidated")
 	}
 	if err := c.markInvalid(n); err != nil {
-		return err
+		return c.fail(err)
 	}
-	if c.IsMainChain(hash) {
-		for c.tipNode() != n.parent {
-			if err := c.disconnectTip(); err != nil {
-				return err
-			}
-		}
-	}
-	return c.activateBestChain(c.bestCandidate(), nil)
+	return c.restoreBestValidChain()
 }
 
 // ReconsiderBlock clears the invalid marks of a block, its ancestors and
@@ -46,8 +39,8 @@ func (c *Chain) InvalidateBlock(hash types.Hash) error {
 func (c *Chain) ReconsiderBlock(hash types.Hash) error {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	if c.isClosed() {
-		return chainError(ErrClosed, "chain store is closed")
+	if err := c.checkUsable(); err != nil {
+		return err
 	}
 	defer c.deliverNotifications(c.tipNode())
 	n := c.node(hash)
@@ -58,30 +51,24 @@ func (c *Chain) ReconsiderBlock(hash types.Hash) error {
 	// may be valid now; the remembered set cannot tell which, so it is
 	// forgotten whole (it only saves repeated checks).
 	c.invalid.clear()
+	// Its descendants and its ancestors are cleared (as Bitcoin Core's
+	// reconsiderblock does); then no block above n's line is marked, so
+	// no invalid-ancestor mark needs recomputing.
 	batch := new(leveldb.Batch)
-	c.mu.Lock()
-	for _, m := range c.index {
-		related := (m.height >= n.height && m.ancestor(n.height) == n) || n.ancestor(m.height) == m
-		if related && m.status&statusAnyInvalid != 0 {
+	clear := func(m *blockNode) {
+		if m.status&statusAnyInvalid != 0 {
 			m.status &^= statusAnyInvalid
 			batch.Put(hashKey(prefixIndex, m.hash), encodeIndex(m))
 		}
 	}
-	// A descendant of another invalid block stays condemned.
-	for _, m := range c.index {
-		for a := m.parent; a != nil; a = a.parent {
-			if a.status&statusInvalid != 0 {
-				if m.status&statusInvalidAncestor == 0 {
-					m.status |= statusInvalidAncestor
-					batch.Put(hashKey(prefixIndex, m.hash), encodeIndex(m))
-				}
-				break
-			}
-		}
+	c.mu.Lock()
+	walkSubtree(n, clear)
+	for a := n.parent; a != nil; a = a.parent {
+		clear(a)
 	}
 	c.mu.Unlock()
 	if err := c.db.Write(batch, syncWrite); err != nil {
-		return err
+		return c.fail(err)
 	}
 	return c.activateBestChain(c.bestCandidate(), nil)
 }
@@ -163,7 +150,9 @@ func Reindex(cfg Config) (*Chain, error) {
 			c.log.Warn("reindex: dropping undecodable block", "hash", r.hash, "err", err)
 			continue
 		}
-		if _, err := c.ProcessBlock(blk); err != nil {
+		// Every stored block was accepted once: the fork-deficit rule,
+		// which guards against strangers' blocks, does not apply.
+		if _, err := c.ProcessRequestedBlock(blk); err != nil {
 			c.log.Warn("reindex: block refused", "hash", r.hash, "height", r.height, "err", err)
 		}
 		if time.Since(last) > 5*time.Second {

@@ -22,6 +22,11 @@ import (
 // moves the tip is written with it.
 var syncWrite = &opt.WriteOptions{Sync: true}
 
+// DefaultMaxForkDeficit: a side branch may trail the tip by up to this
+// many blocks' worth of work (a day at a 1-minute spacing) and still be
+// stored from gossip; deeper forks come only through sync.
+const DefaultMaxForkDeficit = 1440
+
 // Config holds the store's dependencies.
 type Config struct {
 	// Dir is the LevelDB directory; created if missing.
@@ -40,6 +45,10 @@ type Config struct {
 	// Orphans bounds the pool of blocks whose parent is unknown; the
 	// defaults apply to zero fields.
 	Orphans OrphanLimits
+	// MaxForkDeficit is how far behind the tip, in blocks of the tip's
+	// difficulty, a side branch's work may be for ProcessBlock to store
+	// its blocks; DefaultMaxForkDeficit if zero.
+	MaxForkDeficit int
 	// SkipStateCheck skips re-hashing every account on open (the check
 	// that the stored state matches the tip's commitment). It costs about
 	// a microsecond per account.
@@ -69,7 +78,7 @@ type Chain struct {
 	sigs   consensus.SigCache
 
 	processMu sync.Mutex
-	// orphans is guarded by processMu.
+	// orphans has its own lock.
 	orphans *orphanPool
 	// nextSeq numbers stored blocks; guarded by processMu.
 	nextSeq uint64
@@ -90,6 +99,13 @@ type Chain struct {
 	commitment lthash.Hash
 	// closed is set by Close; guarded by mu.
 	closed bool
+	// broken is the storage failure after which changes are refused;
+	// guarded by mu.
+	broken error
+
+	// writeFault, set only by tests, fails the next state write when it
+	// returns an error: storage failures cannot be provoked otherwise.
+	writeFault func() error
 
 	subMu sync.Mutex
 	// subscribers is guarded by subMu.
@@ -120,6 +136,9 @@ func Open(cfg Config) (*Chain, error) {
 	}
 	if c.sigs == nil {
 		c.sigs = NewSigCache(DefaultSigCacheSize)
+	}
+	if c.cfg.MaxForkDeficit <= 0 {
+		c.cfg.MaxForkDeficit = DefaultMaxForkDeficit
 	}
 	if c.cfg.VerifyWorkers <= 0 {
 		c.cfg.VerifyWorkers = runtime.GOMAXPROCS(0)
@@ -232,4 +251,51 @@ func (c *Chain) node(hash types.Hash) *blockNode {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.index[hash]
+}
+
+// fail records a storage failure met in the middle of a change: from then
+// on every change is refused with ErrStorage until the store is reopened,
+// because memory may no longer match the disk (as Bitcoin Core aborts the
+// node). Rule errors are not storage failures and pass through.
+func (c *Chain) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	c.mu.Lock()
+	first := c.broken == nil
+	if first {
+		c.broken = err
+	}
+	c.mu.Unlock()
+	if first {
+		c.log.Error("storage failure: the chain store refuses changes until restarted", "err", err)
+	}
+	var ce *Error
+	if errors.As(err, &ce) {
+		return err // already typed (ErrCorruptDB, ErrStorage)
+	}
+	return &Error{Kind: ErrStorage, Description: "storage failure: " + err.Error() + " (restart the node; the database is at its last complete block)"}
+}
+
+// checkUsable refuses a change on a closed or broken store.
+func (c *Chain) checkUsable() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return chainError(ErrClosed, "chain store is closed")
+	}
+	if c.broken != nil {
+		return &Error{Kind: ErrStorage, Description: "storage failed earlier: " + c.broken.Error() + " (restart the node)"}
+	}
+	return nil
+}
+
+// writeState writes a batch that moves the tip.
+func (c *Chain) writeState(batch *leveldb.Batch) error {
+	if c.writeFault != nil {
+		if err := c.writeFault(); err != nil {
+			return err
+		}
+	}
+	return c.db.Write(batch, syncWrite)
 }

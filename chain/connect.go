@@ -25,11 +25,12 @@ func (v dbView) Account(addr types.Address) (consensus.Account, error) {
 }
 
 // connectBlock fully validates blk, the child of the tip, and makes it the
-// tip: signatures in parallel (skipping those the cache knows), then the
-// state transition, then one synced batch holding the new accounts, the
-// transaction index, the undo data, the main-chain record and the tip
-// marker (plus whatever batch already holds).
-func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash, batch *leveldb.Batch) error {
+// tip: signatures in parallel (skipping those the cache knows) while the
+// state transition runs, then one synced batch holding the new accounts,
+// the transaction index, the undo data, the main-chain record, the index
+// record and the tip marker — and, with storeBody, the block itself, which
+// then joins the index. Memory changes only after the write succeeded.
+func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash, storeBody bool) error {
 	if n.parent != c.tipNode() {
 		return corrupt("connecting block %s whose parent is not the tip", n.hash)
 	}
@@ -58,6 +59,10 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 		return res.err
 	}
 	delta := res.delta
+	batch := new(leveldb.Batch)
+	if storeBody {
+		batch.Put(hashKey(prefixBlock, n.hash), blk.Encode())
+	}
 	for _, ch := range delta.Changes {
 		if ch.After.IsEmpty() {
 			batch.Delete(accountKey(ch.Addr))
@@ -76,10 +81,13 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 	idx[types.HeaderSize] |= byte(statusValid)
 	batch.Put(hashKey(prefixIndex, n.hash), idx)
 	batch.Put([]byte{prefixTip}, encodeTip(n.hash, &delta.Commitment))
-	if err := c.db.Write(batch, syncWrite); err != nil {
-		return err
+	if err := c.writeState(batch); err != nil {
+		return c.fail(err)
 	}
 	c.mu.Lock()
+	if storeBody {
+		c.addToIndex(n)
+	}
 	n.status |= statusValid
 	c.mainChain = append(c.mainChain, n)
 	c.commitment = delta.Commitment
@@ -139,8 +147,8 @@ func (c *Chain) disconnectTip() error {
 	batch.Delete(hashKey(prefixUndo, n.hash))
 	batch.Delete(heightKey(n.height))
 	batch.Put([]byte{prefixTip}, encodeTip(n.parent.hash, &restored))
-	if err := c.db.Write(batch, syncWrite); err != nil {
-		return err
+	if err := c.writeState(batch); err != nil {
+		return c.fail(err)
 	}
 	c.mu.Lock()
 	c.mainChain = c.mainChain[:len(c.mainChain)-1]

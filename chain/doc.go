@@ -28,18 +28,30 @@
 // header's Merkle root, is not marked invalid: the same header may yet be
 // valid with the right body or later in time.
 //
+// Resource limits: the header's proof of work is checked before anything
+// else; orphans wait in a pool bounded by count, bytes and age after their
+// body matched their header; blocks refused for a permanent reason (and
+// their descendants) are remembered in a bounded set; and a side-chain
+// block from a stranger is stored only if its branch is within
+// MaxForkDeficit blocks' worth of work of the tip and the block is not far
+// easier than the tip (ProcessRequestedBlock, for sync, skips this).
+//
+// Storage failures: a failed read or write in the middle of a change
+// leaves the database at its last complete batch; the store then refuses
+// every change with ErrStorage until it is reopened.
+//
 // What it does not do: no networking, no mempool and no mining. It does
 // not keep headers without bodies (headers-first sync keeps its own).
 //
 // Concurrency: all methods are safe for concurrent use. Changes
-// (ProcessBlock, InvalidateBlock, ReconsiderBlock) are serialised by
-// processMu; reads take mu briefly and are not blocked by validation or
-// disk writes. Notifications are delivered in order on the changing
+// (ProcessBlock, ProcessRequestedBlock, InvalidateBlock, ReconsiderBlock)
+// are serialised by processMu; reads take mu (or the orphan pool's lock)
+// briefly and are not blocked by validation or disk writes. Notifications are delivered in order on the changing
 // goroutine after the change is durable (see Subscribe).
 //
 // Errors: consensus failures are *consensus.RuleError values, unchanged;
 // the store's own conditions are *Error values with an ErrorKind
 // (ErrDuplicateBlock, ErrKnownInvalid, ErrUnknownBlock, ErrGenesisMismatch,
-// ErrCorruptDB, ErrClosed, ErrInvalidateGenesis), matched with errors.Is.
-// Storage failures from LevelDB pass through.
+// ErrCorruptDB, ErrStorage, ErrInsufficientWork, ErrClosed,
+// ErrInvalidateGenesis), matched with errors.Is.
 package chain

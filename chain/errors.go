@@ -25,6 +25,14 @@ const (
 	// reindexing (rebuilding index and state from the stored blocks) or,
 	// failing that, by deleting the data directory and resyncing.
 	ErrCorruptDB = ErrorKind("ErrCorruptDB")
+	// ErrStorage: a read or write of the database failed in the middle of
+	// a change. The database itself is consistent (each batch is atomic),
+	// but the store refuses further changes until it is reopened, since
+	// memory may no longer match the disk.
+	ErrStorage = ErrorKind("ErrStorage")
+	// ErrInsufficientWork: a side-chain block whose branch is too far
+	// behind the tip in work to be worth storing (see ProcessBlock).
+	ErrInsufficientWork = ErrorKind("ErrInsufficientWork")
 	// ErrClosed: the store has been closed.
 	ErrClosed = ErrorKind("ErrClosed")
 	// ErrInvalidateGenesis: the genesis block cannot be invalidated.

@@ -2,7 +2,6 @@ package chain
 
 import (
 	"math/big"
-	"sort"
 
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/consensus"
@@ -37,6 +36,9 @@ type blockNode struct {
 	work *big.Int
 	// anchorTime is the timestamp of block 1 on this chain (0 for genesis).
 	anchorTime uint64
+	// children are the stored blocks whose parent this is; guarded by
+	// Chain.mu (appended when a child joins the index).
+	children []*blockNode
 	// seq orders blocks by when they were stored (by height, then hash,
 	// for blocks loaded at start): the first seen wins ties of work.
 	seq uint64
@@ -62,9 +64,7 @@ func (n *blockNode) MedianTimePast() uint64 {
 		ts[k] = it.header.Time
 		k++
 	}
-	s := ts[:k]
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[k/2]
+	return consensus.MedianTime(ts[:k])
 }
 
 // AnchorTime implements consensus.HeaderContext.
@@ -119,4 +119,26 @@ func findFork(a, b *blockNode) *blockNode {
 // chain: strictly more work. On equal work the first seen stays.
 func better(candidate, current *blockNode) bool {
 	return candidate.work.Cmp(current.work) > 0
+}
+
+// addToIndex makes n a stored block: in the index and among its parent's
+// children. Called with Chain.mu held.
+func (c *Chain) addToIndex(n *blockNode) {
+	c.index[n.hash] = n
+	if n.parent != nil {
+		n.parent.children = append(n.parent.children, n)
+	}
+}
+
+// walkSubtree calls fn for n and every stored descendant, depth first,
+// without recursion (a long chain must not exhaust the stack). Called with
+// Chain.mu held.
+func walkSubtree(n *blockNode, fn func(*blockNode)) {
+	stack := []*blockNode{n}
+	for len(stack) > 0 {
+		m := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		fn(m)
+		stack = append(stack, m.children...)
+	}
 }

@@ -51,17 +51,13 @@ func (c *Chain) load() error {
 		}
 	}
 	// A crash in the middle of a reorg leaves the tip on the way to a
-	// better chain: finish the work.
+	// better chain, and one in the middle of InvalidateBlock on a block
+	// marked invalid: finish the work.
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
-	if best := c.bestCandidate(); best != c.tipNode() && better(best, c.tipNode()) {
-		c.log.Info("resuming switch to the best known chain", "tip", c.tipNode().height, "best", best.height)
-		if err := c.activateBestChain(best, nil); err != nil {
-			return err
-		}
-	}
+	err = c.restoreBestValidChain()
 	c.pending = nil
-	return nil
+	return err
 }
 
 func (c *Chain) initGenesis() error {
@@ -83,7 +79,7 @@ func (c *Chain) initGenesis() error {
 	if err := c.db.Write(batch, syncWrite); err != nil {
 		return err
 	}
-	c.index[g.Hash] = node
+	c.addToIndex(node)
 	c.mainChain = []*blockNode{node}
 	c.commitment = g.Commitment
 	return nil
@@ -144,7 +140,7 @@ func (c *Chain) loadIndex() error {
 		if parent != nil && parent.isInvalid() {
 			n.status |= statusInvalidAncestor
 		}
-		c.index[r.hash] = n
+		c.addToIndex(n)
 	}
 	if c.index[c.cfg.Genesis.Hash] == nil {
 		return corrupt("genesis block missing from the index")
@@ -193,7 +189,20 @@ func (c *Chain) loadTip() error {
 // the tip's commitment, so state that disagrees with its tip is found at
 // start-up, not when a block later fails to connect.
 func (c *Chain) checkState() error {
-	var leaves [][]byte
+	// Leaves are summed in chunks, on all cores, so memory stays flat
+	// however many accounts there are.
+	const chunk = 4096
+	var (
+		sum    lthash.Hash
+		leaves = make([][]byte, 0, chunk)
+		count  int
+	)
+	flush := func() {
+		part := lthash.AddAll(leaves, c.cfg.VerifyWorkers)
+		sum.Combine(&part)
+		count += len(leaves)
+		leaves = leaves[:0]
+	}
 	it := c.db.NewIterator(util.BytesPrefix([]byte{prefixAccount}), nil)
 	for it.Next() {
 		k := it.Key()
@@ -209,14 +218,17 @@ func (c *Chain) checkState() error {
 		var addr types.Address
 		copy(addr[:], k[1:])
 		leaves = append(leaves, consensus.AccountLeaf(addr, acct))
+		if len(leaves) == chunk {
+			flush()
+		}
 	}
 	it.Release()
 	if err := it.Error(); err != nil {
 		return c.readErr(err)
 	}
-	sum := lthash.AddAll(leaves, c.cfg.VerifyWorkers)
+	flush()
 	if !sum.Equal(&c.commitment) {
-		return corrupt("the %d stored accounts do not match the tip's state commitment", len(leaves))
+		return corrupt("the %d stored accounts do not match the tip's state commitment", count)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"container/list"
+	"sync"
 	"time"
 
 	"github.com/ledger-node/ledger/chain/types"
@@ -37,9 +38,13 @@ type orphan struct {
 }
 
 // orphanPool holds blocks waiting for their parent, oldest evicted first
-// when a limit is reached. Owned by Chain.processMu.
+// when a limit is reached. It has its own lock so that readers (HaveBlock,
+// notification subscribers) never wait for a block being validated.
 type orphanPool struct {
-	limits   OrphanLimits
+	limits OrphanLimits
+
+	mu sync.Mutex
+	// byHash, byParent, age and bytes are guarded by mu.
 	byHash   map[types.Hash]*orphan
 	byParent map[types.Hash][]*orphan
 	age      *list.List // of *orphan, oldest first
@@ -55,9 +60,18 @@ func newOrphanPool(l OrphanLimits) *orphanPool {
 	}
 }
 
-func (p *orphanPool) has(h types.Hash) bool { _, ok := p.byHash[h]; return ok }
+func (p *orphanPool) has(h types.Hash) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.byHash[h]
+	return ok
+}
 
-func (p *orphanPool) len() int { return len(p.byHash) }
+func (p *orphanPool) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.byHash)
+}
 
 // add stores blk, first expiring old orphans and evicting the oldest until
 // the new one fits. A block larger than the byte limit is not kept: add
@@ -67,6 +81,8 @@ func (p *orphanPool) add(blk *types.Block, hash types.Hash, now time.Time) bool 
 	if size > p.limits.MaxBytes {
 		return false
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for e := p.age.Front(); e != nil; e = p.age.Front() {
 		o := e.Value.(*orphan)
 		if now.Sub(o.added) <= p.limits.MaxAge && len(p.byHash) < p.limits.MaxCount && p.bytes+size <= p.limits.MaxBytes {
@@ -83,6 +99,7 @@ func (p *orphanPool) add(blk *types.Block, hash types.Hash, now time.Time) bool 
 	return true
 }
 
+// remove drops o; called with mu held.
 func (p *orphanPool) remove(o *orphan) {
 	delete(p.byHash, o.hash)
 	p.age.Remove(o.elem)
@@ -104,6 +121,8 @@ func (p *orphanPool) remove(o *orphan) {
 
 // takeChildren removes and returns the orphans whose parent is h.
 func (p *orphanPool) takeChildren(h types.Hash) []*orphan {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	children := append([]*orphan(nil), p.byParent[h]...)
 	for _, o := range children {
 		p.remove(o)
@@ -114,6 +133,8 @@ func (p *orphanPool) takeChildren(h types.Hash) []*orphan {
 // missingAncestor walks from an orphan to the first ancestor the pool does
 // not hold: the block to ask a peer for.
 func (p *orphanPool) missingAncestor(h types.Hash) types.Hash {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i := 0; i <= len(p.byHash); i++ {
 		o, ok := p.byHash[h]
 		if !ok {

@@ -2,8 +2,10 @@ package chain
 
 import (
 	"errors"
+	"math/big"
 
 	"github.com/syndtr/goleveldb/leveldb"
+	"github.com/syndtr/goleveldb/leveldb/opt"
 
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/consensus"
@@ -22,31 +24,37 @@ type ProcessResult struct {
 	Reorg bool
 }
 
-// accepted is a block that passed the checks that need no state and is
-// about to be stored: its body and index record wait in batch, so that when
-// the block directly extends the tip they are written in the same batch as
-// the state it produces.
-type accepted struct {
-	node     *blockNode
-	blk      *types.Block
-	txids    []types.Hash
-	batch    *leveldb.Batch
-	consumed bool // batch was written by connectBlock
-}
-
 // ProcessBlock validates a block and, if it leads the chain with the most
 // work, makes it the tip, reorganising if needed. Orphans waiting for it
 // are processed next. Consensus failures are *consensus.RuleError values;
 // a block refused only for a timestamp too far in the future, or whose
 // transactions do not match its header, is not remembered as invalid.
+//
+// A side-chain block whose branch has much less work than the tip (more
+// than Config.MaxForkDeficit blocks' worth) is refused with
+// ErrInsufficientWork and not stored: otherwise anyone could fork from old
+// history, where ASERT makes blocks nearly free, and fill the disk. Sync,
+// which fetches only blocks of a header chain with more work than the tip,
+// uses ProcessRequestedBlock instead.
 func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
+	return c.processBlock(blk, false)
+}
+
+// ProcessRequestedBlock is ProcessBlock for a block the caller asked a
+// peer for because it belongs to a validated header chain with more work
+// than the tip: the fork-deficit rule does not apply.
+func (c *Chain) ProcessRequestedBlock(blk *types.Block) (ProcessResult, error) {
+	return c.processBlock(blk, true)
+}
+
+func (c *Chain) processBlock(blk *types.Block, requested bool) (ProcessResult, error) {
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
 	defer c.deliverNotifications(c.tipNode())
 	hash := blk.Hash()
 	res := ProcessResult{Hash: hash}
-	if c.isClosed() {
-		return res, chainError(ErrClosed, "chain store is closed")
+	if err := c.checkUsable(); err != nil {
+		return res, err
 	}
 	if n := c.node(hash); n != nil {
 		if c.nodeInvalid(n) {
@@ -71,6 +79,14 @@ func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 	}
 	parent := c.node(blk.Header.PrevBlock)
 	if parent == nil {
+		// The body is checked before pooling: a malleated body with an
+		// honest header would otherwise hold the honest block's place.
+		if err := consensus.CheckBlockSanity(blk, blk.TxHashes(), c.params); err != nil {
+			if !consensus.IsBodyMismatch(err) {
+				c.invalid.add(hash)
+			}
+			return res, err
+		}
 		res.Orphan = true
 		if c.orphans.add(blk, hash, c.clock()) {
 			res.MissingParent = c.orphans.missingAncestor(hash)
@@ -80,7 +96,7 @@ func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 		return res, nil
 	}
 	oldTip := c.tipNode()
-	if err := c.acceptBlock(blk, hash, parent); err != nil {
+	if err := c.acceptBlock(blk, hash, parent, requested); err != nil {
 		return res, err
 	}
 	c.processOrphans(hash)
@@ -94,7 +110,7 @@ func (c *Chain) ProcessBlock(blk *types.Block) (ProcessResult, error) {
 
 // acceptBlock applies the contextual header rules and the block's sanity
 // rules, stores it and, if it has the most work, connects it.
-func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode) error {
+func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode, requested bool) error {
 	if c.nodeInvalid(parent) {
 		c.invalid.add(hash)
 		return chainError(ErrKnownInvalid, "block %s extends an invalid block", hash)
@@ -120,35 +136,38 @@ func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode
 	node := newBlockNode(&blk.Header, hash, parent)
 	c.nextSeq++
 	node.seq = c.nextSeq
-	acc := &accepted{node: node, blk: blk, txids: txids, batch: new(leveldb.Batch)}
-	acc.batch.Put(hashKey(prefixBlock, hash), blk.Encode())
-	acc.batch.Put(hashKey(prefixIndex, hash), encodeIndex(node))
-	c.mu.Lock()
-	c.index[hash] = node
-	c.mu.Unlock()
-
-	var activateErr error
-	if better(node, c.tipNode()) {
-		if node.parent != c.tipNode() {
-			// A reorganisation: store the block that justifies it before
-			// the first disconnect, so that a crash midway resumes toward
-			// it on open instead of stopping at whatever tip was reached.
-			if err := c.db.Write(acc.batch, syncWrite); err != nil {
-				return err
-			}
-			acc.batch = new(leveldb.Batch)
+	if node.parent == c.tipNode() {
+		// The common case, a child of the tip (it has more work): body,
+		// index record and new state go in one synced batch.
+		err := c.connectBlock(node, blk, txids, true)
+		if isRuleError(err) {
+			c.invalid.add(hash)
 		}
-		activateErr = c.activateBestChain(node, acc)
+		return err
 	}
-	if !acc.consumed {
-		c.mu.RLock()
-		acc.batch.Put(hashKey(prefixIndex, hash), encodeIndex(node))
-		c.mu.RUnlock()
-		if err := c.db.Write(acc.batch, syncWrite); err != nil {
+	if !requested {
+		if err := c.checkForkDeficit(node); err != nil {
 			return err
 		}
 	}
-	return activateErr
+	// A side-chain block, stored first. If it leads to a reorganisation,
+	// the write is synced before the first disconnect, so that a crash
+	// midway resumes toward it on open.
+	reorg := better(node, c.tipNode())
+	batch := new(leveldb.Batch)
+	batch.Put(hashKey(prefixBlock, hash), blk.Encode())
+	batch.Put(hashKey(prefixIndex, hash), encodeIndex(node))
+	wo := &opt.WriteOptions{Sync: reorg}
+	if err := c.db.Write(batch, wo); err != nil {
+		return c.fail(err)
+	}
+	c.mu.Lock()
+	c.addToIndex(node)
+	c.mu.Unlock()
+	if reorg {
+		return c.activateBestChain(node, blk)
+	}
+	return nil
 }
 
 // processOrphans accepts the orphans that descend from parent, breadth
@@ -164,7 +183,7 @@ func (c *Chain) processOrphans(parent types.Hash) {
 			if pn == nil {
 				continue
 			}
-			if err := c.acceptBlock(o.blk, o.hash, pn); err != nil {
+			if err := c.acceptBlock(o.blk, o.hash, pn, false); err != nil {
 				c.log.Debug("orphan block refused", "hash", o.hash, "err", err)
 				continue
 			}
@@ -176,15 +195,16 @@ func (c *Chain) processOrphans(parent types.Hash) {
 // activateBestChain moves the tip to target, disconnecting to the fork
 // point and connecting target's branch. A block that fails validation on
 // the way is marked invalid with its descendants, and the best remaining
-// chain is activated instead. acc, if not nil, is the block just accepted.
-// It returns the first consensus failure met, or a storage error.
-func (c *Chain) activateBestChain(target *blockNode, acc *accepted) error {
+// chain is activated instead. blk, if not nil, is target's body, already
+// in memory. It returns the first consensus failure met, or a storage
+// error (after which the store refuses changes until reopened).
+func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
 	var firstRuleErr error
 	for target != nil && better(target, c.tipNode()) {
 		fork := findFork(c.tipNode(), target)
 		for c.tipNode() != fork {
 			if err := c.disconnectTip(); err != nil {
-				return err
+				return c.fail(err)
 			}
 		}
 		var path []*blockNode
@@ -194,22 +214,26 @@ func (c *Chain) activateBestChain(target *blockNode, acc *accepted) error {
 		reached := true
 		for i := len(path) - 1; i >= 0; i-- {
 			n := path[i]
-			err := c.connectNode(n, acc)
+			var body *types.Block
+			if n == target {
+				body = blk
+			}
+			err := c.connectNode(n, body)
 			if err == nil {
 				continue
 			}
-			var re *consensus.RuleError
-			if !errors.As(err, &re) {
-				return err
+			if !isRuleError(err) {
+				return c.fail(err)
 			}
 			c.log.Warn("block failed validation", "hash", n.hash, "height", n.height, "err", err)
 			if firstRuleErr == nil {
 				firstRuleErr = err
 			}
 			if err := c.markInvalid(n); err != nil {
-				return err
+				return c.fail(err)
 			}
 			target, reached = c.bestCandidate(), false
+			blk = nil // it was the old target's body
 			break
 		}
 		if reached {
@@ -219,19 +243,29 @@ func (c *Chain) activateBestChain(target *blockNode, acc *accepted) error {
 	return firstRuleErr
 }
 
-// connectNode connects n, the child of the tip, loading its body unless it
-// is the block just accepted.
-func (c *Chain) connectNode(n *blockNode, acc *accepted) error {
-	if acc != nil && n == acc.node {
-		err := c.connectBlock(n, acc.blk, acc.txids, acc.batch)
-		acc.consumed = err == nil
-		return err
+// connectNode connects n, the child of the tip, loading its body from disk
+// unless blk is given.
+func (c *Chain) connectNode(n *blockNode, blk *types.Block) error {
+	if blk == nil {
+		var err error
+		if blk, err = c.loadBlock(n.hash); err != nil {
+			return err
+		}
+		// A body swapped or damaged on disk must not condemn the block.
+		if blk.Hash() != n.hash {
+			return corrupt("stored body of block %s has another header", n.hash)
+		}
 	}
-	blk, err := c.loadBlock(n.hash)
-	if err != nil {
-		return err
+	txids := blk.TxHashes()
+	if types.MerkleRoot(txids) != n.header.TxRoot {
+		return corrupt("stored body of block %s does not match its transaction root", n.hash)
 	}
-	return c.connectBlock(n, blk, blk.TxHashes(), new(leveldb.Batch))
+	return c.connectBlock(n, blk, txids, false)
+}
+
+func isRuleError(err error) bool {
+	var re *consensus.RuleError
+	return errors.As(err, &re)
 }
 
 // bestCandidate returns the valid block with the most work. On a tie the
@@ -255,19 +289,34 @@ func (c *Chain) bestCandidate() *blockNode {
 	return best
 }
 
+// restoreBestValidChain moves the tip off a block marked invalid (where
+// InvalidateBlock, or a crash between marking and disconnecting, leaves
+// it) and onto the best valid chain, resuming any interrupted switch.
+func (c *Chain) restoreBestValidChain() error {
+	for c.nodeInvalid(c.tipNode()) {
+		if err := c.disconnectTip(); err != nil {
+			return c.fail(err)
+		}
+	}
+	if best := c.bestCandidate(); best != c.tipNode() {
+		c.log.Info("switching to the best valid chain", "tip", c.tipNode().height, "best", best.height)
+		return c.activateBestChain(best, nil)
+	}
+	return nil
+}
+
 // markInvalid flags n invalid and its descendants as having an invalid
 // ancestor, in memory and on disk.
 func (c *Chain) markInvalid(n *blockNode) error {
 	batch := new(leveldb.Batch)
 	c.mu.Lock()
 	n.status |= statusInvalid
-	batch.Put(hashKey(prefixIndex, n.hash), encodeIndex(n))
-	for _, m := range c.index {
-		if m.height > n.height && m.ancestor(n.height) == n && m.status&statusInvalidAncestor == 0 {
+	walkSubtree(n, func(m *blockNode) {
+		if m != n && m.status&statusInvalidAncestor == 0 {
 			m.status |= statusInvalidAncestor
-			batch.Put(hashKey(prefixIndex, m.hash), encodeIndex(m))
 		}
-	}
+		batch.Put(hashKey(prefixIndex, m.hash), encodeIndex(m))
+	})
 	c.mu.Unlock()
 	return c.db.Write(batch, syncWrite)
 }
@@ -299,3 +348,32 @@ func (c *Chain) loadBlock(hash types.Hash) (*types.Block, error) {
 	}
 	return blk, nil
 }
+
+// checkForkDeficit refuses to store a side-chain block from a stranger
+// (sync asks for blocks through ProcessRequestedBlock instead) when its
+// branch is more than MaxForkDeficit tip-blocks' worth of work behind the
+// tip, or when the block itself is more than minSideBlockWorkRatio times
+// easier than the tip. ASERT makes blocks nearly free on a branch whose
+// timestamps run far ahead of its height (a fork from old history stamped
+// with today's time); without these limits such blocks could fill the disk
+// for the cost of a few hashes each. An honest fork's difficulty stays
+// close to the tip's: it takes four half-lives off schedule to drift 16x.
+func (c *Chain) checkForkDeficit(n *blockNode) error {
+	tip := c.tipNode()
+	tipWork := consensus.CalcWork(tip.header.Bits)
+	allowance := new(big.Int).Mul(tipWork, big.NewInt(int64(c.cfg.MaxForkDeficit)))
+	if allowance.Add(allowance, n.work).Cmp(tip.work) < 0 {
+		return chainError(ErrInsufficientWork,
+			"block %s at height %d is on a branch with far less work than the tip (height %d): not stored",
+			n.hash, n.height, tip.height)
+	}
+	own := consensus.CalcWork(n.header.Bits)
+	if own.Mul(own, big.NewInt(minSideBlockWorkRatio)).Cmp(tipWork) < 0 {
+		return chainError(ErrInsufficientWork,
+			"side-chain block %s is more than %dx easier than the tip: not stored", n.hash, minSideBlockWorkRatio)
+	}
+	return nil
+}
+
+// minSideBlockWorkRatio: see checkForkDeficit.
+const minSideBlockWorkRatio = 16

@@ -11,12 +11,7 @@ import (
 
 // HaveBlock reports whether the block is stored or waiting as an orphan.
 func (c *Chain) HaveBlock(hash types.Hash) bool {
-	if c.node(hash) != nil {
-		return true
-	}
-	c.processMu.Lock()
-	defer c.processMu.Unlock()
-	return c.orphans.has(hash)
+	return c.node(hash) != nil || c.orphans.has(hash)
 }
 
 // IsKnownInvalid reports whether the block or an ancestor failed validation.
@@ -135,8 +130,4 @@ func (c *Chain) Locator() []types.Hash {
 }
 
 // OrphanCount returns the number of blocks waiting for their parent.
-func (c *Chain) OrphanCount() int {
-	c.processMu.Lock()
-	defer c.processMu.Unlock()
-	return c.orphans.len()
-}
+func (c *Chain) OrphanCount() int { return c.orphans.len() }

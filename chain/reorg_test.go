@@ -490,7 +490,12 @@ func TestReorgFollowsWorkNotLength(t *testing.T) {
 	if longKid.Header.Bits == shortKid.Header.Bits {
 		t.Fatal("the branches require the same bits: the test shows nothing")
 	}
-	rgFeedSide(t, c, longKid)
+	// The long branch's kid is far easier than the tip: only a block sync
+	// asked for (its header chain known) is stored; from a stranger it is
+	// refused, which the fork-deficit test covers.
+	if res, err := c.ProcessRequestedBlock(longKid); err != nil || res.MainChain || res.Reorg {
+		t.Fatalf("requested side block on the easier branch: %+v, %v", res, err)
+	}
 	rgFeedMain(t, c, shortKid)
 	rgCompareFresh(t, c, g, cat(short, []*types.Block{shortKid}))
 }
