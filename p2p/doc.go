@@ -1,0 +1,31 @@
+// Package p2p is the node's presence on the network, built on libp2p: a
+// host with a persistent Ed25519 identity, connection limits and a
+// persisted ban list; peer discovery through a Kademlia DHT private to the
+// network; a status handshake on every connection; gossip of transactions
+// and blocks over gossipsub with validators that run the real checks; and
+// headers-first block sync from several peers.
+//
+// Networks are kept apart by construction: every protocol id, gossip topic,
+// DHT prefix and discovery namespace carries the genesis hash, so nodes of
+// different networks never share a routing table or a message, and a peer
+// that does not speak this network's status protocol, or announces another
+// genesis, is disconnected and banned for a while.
+//
+// Misbehaviour (invalid blocks or transactions, malformed or oversized
+// messages, unrequested data, stalls) raises a peer's decaying ban score;
+// past the threshold the peer is disconnected and banned, and the ban is
+// saved so it holds across restarts.
+//
+// What it does not do: it validates nothing itself (the chain store and the
+// pool do, through the Chain and Mempool interfaces), mines nothing, and
+// serves no RPC.
+//
+// Concurrency: Node's methods are safe for concurrent use. Each service
+// runs on goroutines started by Start and stopped by Close; shared state
+// has its owner named at its declaration (peerSet.mu, banList.mu, Node.mu).
+//
+// Errors: protocol failures by peers are *ProtocolError values with an
+// ErrorKind (ErrFrameTooLarge, ErrMalformed, ErrWrongNetwork, ErrProtocol,
+// ErrTimeout), matched with errors.Is; they are scored against the peer,
+// not returned to callers. Chain and pool errors pass through unchanged.
+package p2p
