@@ -19,6 +19,7 @@ import (
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/miner"
+	"github.com/ledger-node/ledger/p2p"
 )
 
 // Config is everything the node needs; cmd/ledgerd fills it from flags,
@@ -41,6 +42,10 @@ type Config struct {
 	Mine         bool
 	MinerAddress string
 	MinerThreads int
+	// P2P configures the network layer (DataDir, Chain, Mempool, Clock
+	// and Logger are set here). NoP2P runs the node alone.
+	P2P   p2p.Config
+	NoP2P bool
 	// Logger receives everything the node reports.
 	Logger *slog.Logger
 	// Clock is local time; time.Now if nil.
@@ -54,6 +59,7 @@ type Node struct {
 	chain *chain.Chain
 	pool  *mempool.Pool
 	miner *miner.Miner
+	net   *p2p.Node
 }
 
 // New opens the chain store in cfg.DataDir and builds the services.
@@ -112,6 +118,16 @@ func (n *Node) build() error {
 			n.log.Info("reloaded saved transactions", "count", loaded)
 		}
 	}
+	if !n.cfg.NoP2P {
+		pc := n.cfg.P2P
+		pc.DataDir, pc.Chain, pc.Mempool = n.cfg.DataDir, n.chain, pool
+		pc.Clock, pc.Logger = n.cfg.Clock, n.log.With("part", "p2p")
+		net, err := p2p.New(pc)
+		if err != nil {
+			return err
+		}
+		n.net = net
+	}
 	if !n.cfg.Mine {
 		return nil
 	}
@@ -126,6 +142,7 @@ func (n *Node) build() error {
 		Threads: n.cfg.MinerThreads,
 		Clock:   n.cfg.Clock,
 		Logger:  n.log.With("part", "miner"),
+		OnBlock: n.publishBlock,
 	})
 	if err != nil {
 		return err
@@ -175,6 +192,19 @@ func (n *Node) minerAddress() (types.Address, error) {
 	return types.AddressFromPubKey(&pub), nil
 }
 
+// publishBlock announces a block this node mined.
+func (n *Node) publishBlock(b *types.Block) {
+	if n.net == nil {
+		return
+	}
+	if err := n.net.PublishBlock(b); err != nil {
+		n.log.Warn("could not publish a mined block", "hash", b.Hash(), "err", err)
+	}
+}
+
+// Network returns the node's network layer, or nil when running alone.
+func (n *Node) Network() *p2p.Node { return n.net }
+
 // Chain returns the node's chain store.
 func (n *Node) Chain() *chain.Chain { return n.chain }
 
@@ -187,6 +217,13 @@ func (n *Node) Miner() *miner.Miner { return n.miner }
 // Run starts the services, serves until ctx is cancelled, then stops them
 // in order, saves the pool if configured and closes the store.
 func (n *Node) Run(ctx context.Context) error {
+	if n.net != nil {
+		if err := n.net.Start(ctx); err != nil {
+			n.closeAll()
+			return err
+		}
+		n.log.Info("network started", "peerId", n.net.ID(), "listen", strings.Join(n.net.Addrs(), " "))
+	}
 	if n.miner != nil {
 		if err := n.miner.Start(); err != nil {
 			n.closeAll()
@@ -201,6 +238,9 @@ func (n *Node) closeAll() error {
 	var errs []error
 	if n.miner != nil {
 		n.miner.Stop()
+	}
+	if n.net != nil {
+		errs = append(errs, n.net.Close())
 	}
 	if n.pool != nil {
 		if n.cfg.PersistMempool {

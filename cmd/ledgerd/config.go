@@ -16,6 +16,7 @@ import (
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/node"
+	"github.com/ledger-node/ledger/p2p"
 )
 
 func defaultDataDir() string {
@@ -43,6 +44,12 @@ func defineFlags(f *pflag.FlagSet) {
 	f.Int("mempool.maxpersender", mempool.DefaultMaxPerSender, "most transactions one sender may have in the pool")
 	f.Duration("mempool.maxage", mempool.DefaultMaxAge, "how long a transaction may wait in the pool")
 	f.Bool("mempool.persist", true, "save the pool on shutdown and reload it on start")
+	f.StringSlice("p2p.listen", []string{"/ip4/0.0.0.0/tcp/7400", "/ip4/0.0.0.0/udp/7400/quic-v1"}, "multiaddrs to listen on")
+	f.StringSlice("p2p.bootnodes", nil, "multiaddrs with /p2p/ id of nodes to join through")
+	f.Int("p2p.maxpeers", 50, "most peers to keep")
+	f.Bool("p2p.nat", false, "map the port on the router and punch holes (nodes on other machines)")
+	f.Bool("p2p.mdns", false, "find peers on the local network with mDNS")
+	f.Bool("p2p.off", false, "run alone, without the network")
 	f.String("log.level", "info", "log level: debug, info, warn or error")
 	f.String("log.format", "text", "log format: text or json")
 }
@@ -108,7 +115,18 @@ func nodeConfig(v *viper.Viper, log *slog.Logger) (node.Config, error) {
 			MaxPerSender:  v.GetInt("mempool.maxpersender"),
 			MaxAge:        v.GetDuration("mempool.maxage"),
 		},
+		P2P: p2p.Config{
+			Listen:    v.GetStringSlice("p2p.listen"),
+			Bootnodes: v.GetStringSlice("p2p.bootnodes"),
+			MaxPeers:  v.GetInt("p2p.maxpeers"),
+			NAT:       v.GetBool("p2p.nat"),
+			MDNS:      v.GetBool("p2p.mdns"),
+		},
+		NoP2P:  v.GetBool("p2p.off"),
 		Logger: log,
+	}
+	if cfg.P2P.MaxPeers < 1 {
+		return cfg, fmt.Errorf("p2p.maxpeers %d: must be positive", cfg.P2P.MaxPeers)
 	}
 	if cfg.DataDir == "" {
 		return cfg, fmt.Errorf("datadir is empty")

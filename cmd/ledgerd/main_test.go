@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,9 @@ import (
 	"github.com/ledger-node/ledger/chain/genesis"
 	"github.com/ledger-node/ledger/internal/chaingen"
 )
+
+// loopback makes test daemons listen on 127.0.0.1 only, on a free port.
+const loopback = "/ip4/127.0.0.1/tcp/0"
 
 // buildDaemon compiles ledgerd once for the tests in this file.
 func buildDaemon(t *testing.T) string {
@@ -56,7 +60,7 @@ func TestDaemonMinesAndStopsCleanly(t *testing.T) {
 	gpath := writeTestGenesis(t, dir, 77)
 	datadir := filepath.Join(dir, "data")
 	stderr := &lockedBuffer{}
-	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", gpath, "--mine", "--miner.threads", "1")
+	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", gpath, "--mine", "--miner.threads", "1", "--p2p.listen", loopback)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -103,7 +107,7 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	dir := t.TempDir()
 	datadir := filepath.Join(dir, "data")
 	first := writeTestGenesis(t, dir, 77)
-	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", first)
+	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", first, "--p2p.off")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +116,7 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	cmd.Wait()
 	otherDir := t.TempDir()
 	second := writeTestGenesis(t, otherDir, 78)
-	out, err := exec.Command(bin, "--datadir", datadir, "--genesis", second).CombinedOutput()
+	out, err := exec.Command(bin, "--datadir", datadir, "--genesis", second, "--p2p.off").CombinedOutput()
 	if err == nil {
 		t.Fatal("daemon started on a data directory of another network")
 	}
@@ -138,4 +142,90 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// startDaemon runs the binary with args and returns its process and a
+// buffer of what it logs; the process is killed when the test ends.
+func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	out := &lockedBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+		}
+	})
+	return cmd, out
+}
+
+// waitLog waits until the daemon's log matches re and returns the first
+// submatch.
+func waitLog(t *testing.T, out *lockedBuffer, re *regexp.Regexp, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			if len(m) > 1 {
+				return m[1]
+			}
+			return m[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line matching %s after %v:\n%s", re, timeout, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTwoDaemonsSync: a second daemon told only the first one's address
+// (as printed at start-up) joins it, syncs the chain it mined, and both
+// stores agree after a clean stop.
+func TestTwoDaemonsSync(t *testing.T) {
+	bin := buildDaemon(t)
+	dir := t.TempDir()
+	gpath := writeTestGenesis(t, dir, 79)
+	cmdA, outA := startDaemon(t, bin, "--datadir", filepath.Join(dir, "a"), "--genesis", gpath, "--mine",
+		"--p2p.listen", loopback)
+	addr := waitLog(t, outA, regexp.MustCompile(`listen="?(/ip4/127\.0\.0\.1/tcp/\d+/p2p/\w+)`), 20*time.Second)
+	waitLog(t, outA, regexp.MustCompile(`height=20 `), 30*time.Second)
+	cmdB, outB := startDaemon(t, bin, "--datadir", filepath.Join(dir, "b"), "--genesis", gpath,
+		"--p2p.listen", loopback, "--p2p.bootnodes", addr)
+	waitLog(t, outB, regexp.MustCompile(`msg="sync complete"`), 30*time.Second)
+
+	g, err := genesis.Load(gpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := func(name string, cmd *exec.Cmd) *chain.Chain {
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("daemon %s exit: %v", name, err)
+		}
+		c, err := chain.Open(chain.Config{Dir: filepath.Join(dir, name, "chaindata"), Genesis: g})
+		if err != nil {
+			t.Fatalf("store %s: %v", name, err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	b := stop("b", cmdB)
+	a := stop("a", cmdA)
+	tb := b.Tip()
+	if tb.Height < 20 {
+		t.Fatalf("second daemon synced only to height %d", tb.Height)
+	}
+	if h, err := a.HashAtHeight(tb.Height); err != nil || h != tb.Hash {
+		t.Fatalf("second daemon's tip %s at height %d is not on the first's chain (%s, %v)", tb.Hash, tb.Height, h, err)
+	}
 }
