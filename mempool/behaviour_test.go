@@ -1,6 +1,7 @@
 package mempool
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -60,32 +61,51 @@ func TestNonceGapAndPromotion(t *testing.T) {
 	checkInvariants(t, f2.p)
 }
 
+// TestReplacement: a replacement must pay ReplaceBumpPercent more than the
+// fee it replaces and, on top of that fee, the minimum relay fee for its
+// own size (it is relayed again). A transfer is 148 bytes, so at 1 per
+// byte the second rule binds for fees below 1,480 and the first above.
 func TestReplacement(t *testing.T) {
+	const bump, relay = "higher", "relay fee"
 	tests := []struct {
-		name    string
-		queued  bool
-		newFee  types.Amount
-		wantErr error
+		name           string
+		queued         bool
+		minFeePerByte  types.Amount
+		oldFee, newFee types.Amount
+		// why is in the refusal's description: which rule refused it.
+		why string
 	}{
-		{"below bump", false, 1099, ErrReplacementUnderpriced},
-		{"exactly the bump", false, 1100, nil},
-		{"above the bump", false, 5000, nil},
-		{"queued below bump", true, 1050, ErrReplacementUnderpriced},
-		{"queued above bump", true, 1100, nil},
+		{"below the bump", false, 1, 10_000, 10_999, bump},
+		{"exactly the bump", false, 1, 10_000, 11_000, ""},
+		{"queued below the bump", true, 1, 10_000, 10_999, bump},
+		{"queued exactly the bump", true, 1, 10_000, 11_000, ""},
+		{"bumped, short of its relay fee", false, 1, 1000, 1147, relay},
+		{"bumped, paying its relay fee", false, 1, 1000, 1148, ""},
+		{"queued, bumped, short of its relay fee", true, 1, 1000, 1147, relay},
+		{"queued, bumped, paying its relay fee", true, 1, 1000, 1148, ""},
+		{"short of the relay fee at 10 per byte", false, 10, 10_000, 11_479, relay},
+		{"the relay fee at 10 per byte", false, 10, 10_000, 11_480, ""},
+		{"far above both", false, 1, 1000, 50_000, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, chaingen.Options{Accounts: 3}, nil)
+			f := newFixture(t, chaingen.Options{Accounts: 3}, func(c *Config) { c.MinFeePerByte = tc.minFeePerByte })
 			nonce := uint64(0)
 			if tc.queued {
 				nonce = 3
 			}
-			old := f.tx(0, nonce, 1000)
-			f.mustAdd(old, f.tx(1, 0, 1000))
+			old := f.tx(0, nonce, tc.oldFee)
+			f.mustAdd(old, f.tx(1, 0, 10_000))
 			repl := f.txAmount(0, nonce, 2*types.Coin, tc.newFee)
+			if repl.EncodedSize() != 148 {
+				t.Fatalf("replacement is %d bytes", repl.EncodedSize())
+			}
 			err := f.p.Add(repl)
-			if tc.wantErr != nil {
-				wantKind(t, err, tc.wantErr)
+			if tc.why != "" {
+				wantKind(t, err, ErrReplacementUnderpriced)
+				if !strings.Contains(err.Error(), tc.why) {
+					t.Fatalf("refused for another reason than %q: %v", tc.why, err)
+				}
 				wantStatus(t, f.p, old, map[bool]TxState{false: StatePending, true: StateQueued}[tc.queued])
 				return
 			}
@@ -97,6 +117,57 @@ func TestReplacement(t *testing.T) {
 				t.Fatalf("status %+v", st)
 			}
 			if f.p.Count() != 2 {
+				t.Fatalf("count %d", f.p.Count())
+			}
+			checkInvariants(t, f.p)
+		})
+	}
+}
+
+// TestSenderLimit: a sender at MaxPerSender may still send a nonce below
+// its highest, which then leaves (evicted, with the reason); above it, or
+// with its run complete, the sender is refused.
+func TestSenderLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		pooled  []uint64
+		nonce   uint64
+		wantErr error
+		// evicted is the pooled nonce that must leave, if any.
+		evicted int64
+	}{
+		{"fills the gap, evicts the highest", []uint64{0, 2, 3}, 1, nil, 3},
+		{"below a queued run, evicts the highest", []uint64{2, 3, 4}, 0, nil, 4},
+		{"inside a gap of the queued part", []uint64{0, 2, 5}, 3, nil, 5},
+		{"beyond the highest", []uint64{0, 2, 3}, 4, ErrSenderLimit, -1},
+		{"run complete", []uint64{0, 1, 2}, 3, ErrSenderLimit, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, chaingen.Options{Accounts: 3}, func(c *Config) { c.MaxPerSender = 3 })
+			pooled := map[uint64]*types.Tx{}
+			for _, n := range tc.pooled {
+				pooled[n] = f.tx(0, n, 1000)
+				f.mustAdd(pooled[n])
+			}
+			tx := f.tx(0, tc.nonce, 1000)
+			err := f.p.Add(tx)
+			if tc.wantErr != nil {
+				wantKind(t, err, tc.wantErr)
+				if f.p.Count() != len(tc.pooled) {
+					t.Fatalf("count %d", f.p.Count())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := wantStatus(t, f.p, pooled[uint64(tc.evicted)], StateRemoved)
+			if st.Reason != ReasonEvicted {
+				t.Fatalf("reason %q", st.Reason)
+			}
+			wantKind(t, st.Err, ErrSenderLimit)
+			if f.p.Count() != 3 {
 				t.Fatalf("count %d", f.p.Count())
 			}
 			checkInvariants(t, f.p)

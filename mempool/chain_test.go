@@ -1,10 +1,12 @@
 package mempool
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/consensus"
 	"github.com/ledger-node/ledger/internal/chaingen"
@@ -208,5 +210,183 @@ func TestConcurrentAddAndConnect(t *testing.T) {
 				t.Fatalf("mined transaction %d/%d still in the pool", s, n)
 			}
 		}
+	}
+}
+
+// TestReorgRefillsSenderLimit: a reorganisation takes back a sender's mined
+// nonces while the pool holds MaxPerSender of its later ones. The mined
+// ones come back (each evicting the sender's highest, recorded), so that
+// the sender is not left stuck behind a gap nobody may fill.
+func TestReorgRefillsSenderLimit(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 4}, func(c *Config) { c.MaxPerSender = 4 })
+	genesis := f.tip
+	x0, x1 := f.tx(0, 0, 1000), f.tx(0, 1, 1000)
+	f.mustAdd(x0, x1)
+	f.connect(x0, x1)
+	later := []*types.Tx{f.tx(0, 2, 1000), f.tx(0, 3, 1000), f.tx(0, 4, 1000), f.tx(0, 5, 1000)}
+	f.mustAdd(later...)
+	b1 := f.g.MustBlock(genesis, nil, chaingen.BlockOpts{CoinbaseMemo: []byte("B")})
+	b2 := f.g.MustBlock(b1.Hash(), nil, chaingen.BlockOpts{CoinbaseMemo: []byte("B")})
+	f.process(b1, b2)
+	if f.p.Tip() != b2.Hash() {
+		t.Fatal("no reorganisation")
+	}
+	f.tip = b2.Hash()
+	for _, tx := range []*types.Tx{x0, x1, later[0], later[1]} {
+		wantStatus(t, f.p, tx, StatePending)
+	}
+	for _, tx := range later[2:] {
+		wantKind(t, wantRemoved(t, f.p, tx, ReasonEvicted, nil).Err, ErrSenderLimit)
+	}
+	checkInvariants(t, f.p)
+	// What is pending applies on the new tip, and once it is mined the
+	// evicted ones are welcome again.
+	var txs []*types.Tx
+	for _, c := range f.p.Pending(0, 0) {
+		txs = append(txs, c.Tx)
+	}
+	if len(txs) != 4 {
+		t.Fatalf("selected %d", len(txs))
+	}
+	f.connect(txs...)
+	f.mustAdd(later[2:]...)
+	if f.p.Count() != 2 {
+		t.Fatalf("count %d", f.p.Count())
+	}
+	checkInvariants(t, f.p)
+}
+
+// TestReorgBeyondSenderLimit: a disconnected block carried more of one
+// sender's nonces than MaxPerSender. The lowest come back; the rest are
+// recorded as evicted for the sender's limit, not silently lost.
+func TestReorgBeyondSenderLimit(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 4}, func(c *Config) { c.MaxPerSender = 3 })
+	genesis := f.tip
+	var xs []*types.Tx
+	for n := uint64(0); n < 5; n++ {
+		xs = append(xs, f.tx(0, n, 1000))
+	}
+	f.connect(xs...)
+	b1 := f.g.MustBlock(genesis, nil, chaingen.BlockOpts{CoinbaseMemo: []byte("B")})
+	b2 := f.g.MustBlock(b1.Hash(), nil, chaingen.BlockOpts{CoinbaseMemo: []byte("B")})
+	f.process(b1, b2)
+	for _, tx := range xs[:3] {
+		wantStatus(t, f.p, tx, StatePending)
+	}
+	for _, tx := range xs[3:] {
+		wantKind(t, wantRemoved(t, f.p, tx, ReasonEvicted, nil).Err, ErrSenderLimit)
+	}
+	checkInvariants(t, f.p)
+}
+
+// TestApplyStorageFailureKeepsEvents: a storage failure while applying a
+// block, on the read of a sender that joined the pool meanwhile, leaves the
+// pool as it was and the block queued; the next attempt applies it.
+func TestApplyStorageFailureKeepsEvents(t *testing.T) {
+	rc := &recordingChain{}
+	f := newFixture(t, chaingen.Options{Accounts: 4}, func(c *Config) {
+		rc.Chain = c.Chain.(*chain.Chain)
+		c.Chain = rc
+	})
+	const A, B = 0, 1 // A's block transfer pays B
+	conflict := f.tx(A, 0, 1000)
+	f.mustAdd(conflict)
+	mined := f.txAmount(A, 0, 2*types.Coin, 900)
+	var once sync.Once
+	fired := make(chan struct{})
+	joined := f.tx(B, 0, 1000)
+	f.p.hookBeforeApply = func() {
+		once.Do(func() {
+			// B joins the pool after the first reads, so the apply step
+			// must read it; then the snapshot fails.
+			if err := f.p.Add(joined); err != nil {
+				t.Error(err)
+			}
+			rc.lastSnapshot().Release()
+			close(fired)
+		})
+	}
+	blk := f.g.MustBlock(f.tip, []*types.Tx{mined})
+	if _, err := f.c.ProcessBlock(blk); err != nil {
+		t.Fatal(err)
+	}
+	// The pool's goroutine or the first Sync meets the failure; after the
+	// second the block must be applied.
+	_ = f.p.Sync()
+	if err := f.p.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-fired:
+	default:
+		t.Fatal("the failure was never injected")
+	}
+	if f.p.Tip() != blk.Hash() {
+		t.Fatalf("pool tip %s, want the block", f.p.Tip())
+	}
+	wantRemoved(t, f.p, conflict, ReasonInvalidated, consensus.ErrBadNonce)
+	wantStatus(t, f.p, joined, StatePending)
+	checkInvariants(t, f.p)
+}
+
+// snapshotlessChain fails every state snapshot and keeps the handlers
+// subscribed to it.
+type snapshotlessChain struct {
+	*chain.Chain
+	handlers []func(chain.Notification)
+}
+
+func (c *snapshotlessChain) StateSnapshot() (*chain.StateSnapshot, error) {
+	return nil, errors.New("disk on fire")
+}
+
+func (c *snapshotlessChain) Subscribe(fn func(chain.Notification)) {
+	c.handlers = append(c.handlers, fn)
+}
+
+// TestNewFailsCleanly: a pool that could not start leaves a handler on the
+// chain (which cannot unsubscribe); it must drop notifications, not queue
+// them for ever.
+func TestNewFailsCleanly(t *testing.T) {
+	g := chaingen.New(chaingen.Options{Accounts: 2})
+	sc := &snapshotlessChain{Chain: openChain(t, g)}
+	p, err := newPool(Config{Chain: sc, Logger: quietLogger()})
+	if err == nil || len(sc.handlers) != 1 {
+		t.Fatalf("err %v, %d handlers", err, len(sc.handlers))
+	}
+	sc.handlers[0](chain.Notification{Type: chain.BlockConnected, Block: g.Genesis.Block, Hash: g.Genesis.Hash})
+	p.evMu.Lock()
+	queued := len(p.events)
+	p.evMu.Unlock()
+	if queued != 0 {
+		t.Fatalf("a failed pool queued %d notifications", queued)
+	}
+	if p, err := New(Config{Chain: sc}); p != nil || err == nil {
+		t.Fatal("New returned a pool that failed to start")
+	}
+}
+
+// TestClosed: every call on a closed pool that needs its state fails with
+// ErrPoolClosed (the state snapshot is released by then).
+func TestClosed(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 3}, nil)
+	f.mustAdd(f.tx(0, 0, 1000))
+	if err := f.p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"Add", func() error { return f.p.Add(f.tx(1, 0, 1000)) }},
+		{"AddBatch", func() error { return f.p.AddBatch([]*types.Tx{f.tx(1, 0, 1000)})[0] }},
+		{"PendingNonce of a pooled sender", func() error { _, err := f.p.PendingNonce(f.g.Addrs[0]); return err }},
+		{"PendingNonce of another", func() error { _, err := f.p.PendingNonce(f.g.Addrs[1]); return err }},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) { wantKind(t, c.call(), ErrPoolClosed) })
+	}
+	if err := f.p.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
 	}
 }

@@ -11,12 +11,18 @@
 // under the lock after it: a used nonce is consensus.ErrBadNonce, an
 // unaffordable transfer consensus.ErrInsufficientBalance (both exactly as a
 // block would fail), a nonce more than MaxNonceGap beyond the sender's next
-// executable one ErrNonceGap, a sender at MaxPerSender ErrSenderLimit, a
-// same-nonce replacement without a ReplaceBumpPercent higher fee
-// ErrReplacementUnderpriced, and a full pool that would evict the newcomer
-// first ErrPoolFull. The signature is verified outside every lock, skipped
-// if the chain's signature cache knows the id, and recorded there on
-// success, so the block carrying it connects without verifying it again.
+// executable one ErrNonceGap, a sender at MaxPerSender ErrSenderLimit
+// unless the nonce is below its highest (which it then evicts: a lower
+// nonce is worth more, and this is how transactions put back after a
+// reorganisation fit in again), a same-nonce replacement that does not pay
+// ReplaceBumpPercent more and, on top of the old fee, the minimum relay fee
+// for its own size ErrReplacementUnderpriced, and a full pool that would
+// evict the newcomer first ErrPoolFull. Every rule the pool's state decides
+// is checked before the signature, so a refusal costs no verification
+// (AddBatch and Load too). The signature is verified outside every lock,
+// skipped if the chain's signature cache knows the id, and recorded there
+// once the transaction is admitted (a refused one takes no place in it),
+// so the block carrying it connects without verifying it again.
 //
 // Per sender the pool keeps a run of executable transactions (consecutive
 // nonces from the account's, each paid for by the balance the earlier ones
@@ -50,7 +56,8 @@
 // unpaid transfers leave as invalidated, with the consensus error). The
 // transactions of disconnected blocks that the new branch does not carry
 // are offered again through admission; those that no longer apply are
-// recorded as invalidated with the reason. Nothing valid is lost.
+// recorded as invalidated with the reason, those the pool's limits keep
+// out as evicted. Nothing valid is lost without a record.
 //
 // What it does not do: no networking (p2p and RPC call Add and pass the
 // error kind on), no fee estimation beyond exposing FeeRates, and no block
@@ -66,6 +73,10 @@
 // through unchanged, or a *PolicyError with an ErrorKind of this package;
 // test with errors.Is(err, mempool.ErrFeeTooLow) and render with Kind(err).
 // Any other error is a storage failure from the chain. Status(id) returns
-// the refusal or removal reason of recently seen transactions. Pool files
-// that cannot be loaded fail with ErrBadPoolFile or ErrPoolFileNetwork.
+// the refusal or removal reason of recently seen transactions; a refusal
+// never overwrites a removal (a resubmitted mined transaction stays
+// "mined"), and refusals decided before the signature check, which anyone
+// can cause for free, are kept in a small history of their own. Pool files
+// that cannot be loaded fail with ErrBadPoolFile (also when larger than
+// the pool could hold) or ErrPoolFileNetwork.
 package mempool

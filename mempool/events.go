@@ -1,7 +1,9 @@
 package mempool
 
 import (
+	"errors"
 	"sort"
+	"time"
 
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/types"
@@ -148,11 +150,30 @@ func (p *Pool) drain() error {
 	}
 	p.verifyAll(cands, errs)
 
+	if p.hookBeforeApply != nil {
+		p.hookBeforeApply()
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		nv.release()
 		return nil
+	}
+	// Senders that joined the pool since the read above: read them now,
+	// before anything changes, so that a storage failure leaves the pool
+	// as it was and the events queued for the next attempt.
+	for a := range touched {
+		if _, ok := accts[a]; ok || p.senders[a] == nil {
+			continue
+		}
+		acct, err := snap.Account(a)
+		if err != nil {
+			p.mu.Unlock()
+			nv.release()
+			p.requeue(evs)
+			return err
+		}
+		accts[a] = acct
 	}
 	old := p.view
 	p.view, p.tip = nv, snap.Tip
@@ -161,7 +182,7 @@ func (p *Pool) drain() error {
 	for id, at := range mined {
 		if e := p.all[id]; e != nil {
 			p.dropLocked(e, TxStatus{Reason: ReasonMined, Block: at.block, Height: at.height, Time: now})
-		} else if _, ok := p.recent.get(id, now); ok {
+		} else if p.seenLocked(id, now) {
 			// It left (or was refused) for a reason the pool saw first,
 			// typically a used nonce because the snapshot ran ahead of the
 			// notifications; the block says what really happened.
@@ -169,32 +190,31 @@ func (p *Pool) drain() error {
 		}
 	}
 	for a := range touched {
-		s := p.senders[a]
-		if s == nil {
-			continue
+		if s := p.senders[a]; s != nil {
+			s.acct = accts[a]
+			p.revalidateLocked(s)
 		}
-		acct, ok := accts[a]
-		if !ok {
-			var err error
-			if acct, err = nv.snap.Account(a); err != nil {
-				p.mu.Unlock()
-				return err
-			}
-		}
-		s.acct = acct
-		p.revalidateLocked(s)
 	}
 	p.mu.Unlock()
 
+	// Put back what the new branch does not carry. The sender's limit
+	// does not keep them out: one below the sender's highest nonce takes
+	// that one's place (see checkLocked). What is still refused is
+	// recorded: as evicted if only the pool's limits stood in the way, as
+	// invalidated otherwise.
 	for i, c := range cands {
 		err := errs[i]
 		if err == nil {
 			err = p.admit(c, false)
 		}
 		if err != nil && Kind(err) != "" {
+			reason := ReasonInvalidated
+			if errors.Is(err, ErrSenderLimit) || errors.Is(err, ErrPoolFull) {
+				reason = ReasonEvicted
+			}
 			p.mu.Lock()
 			if _, in := p.all[c.id]; !in && !p.closed {
-				p.recent.put(c.id, TxStatus{State: StateRemoved, Reason: ReasonInvalidated, Err: err, Time: now})
+				p.recent.put(c.id, TxStatus{State: StateRemoved, Reason: reason, Err: err, Time: now})
 			}
 			p.mu.Unlock()
 		}
@@ -206,6 +226,15 @@ func (p *Pool) drain() error {
 	p.mu.Unlock()
 	p.log.Debug("mempool: applied chain changes", "events", len(evs), "mined", len(mined), "back", len(cands), "tip", snap.Tip)
 	return nil
+}
+
+// seenLocked reports whether the pool remembers anything about id.
+func (p *Pool) seenLocked(id types.Hash, now time.Time) bool {
+	if _, ok := p.recent.get(id, now); ok {
+		return true
+	}
+	_, ok := p.cheap.get(id, now)
+	return ok
 }
 
 // requeue puts events back at the front after a storage failure, so that

@@ -62,3 +62,11 @@ func bumpOK(oldFee, newFee types.Amount, pct uint64) bool {
 	h2, l2 := bits.Mul64(uint64(oldFee), 100+pct)
 	return h1 > h2 || (h1 == h2 && l1 >= l2)
 }
+
+// paysRelay reports whether newFee is at least oldFee plus rate per byte
+// for size bytes, computed exactly in 128 bits.
+func paysRelay(oldFee, newFee, rate types.Amount, size int) bool {
+	hi, lo := bits.Mul64(uint64(rate), uint64(size))
+	lo, carry := bits.Add64(lo, uint64(oldFee), 0)
+	return hi+carry == 0 && uint64(newFee) >= lo
+}

@@ -203,9 +203,51 @@ func checkInvariants(t testing.TB, p *Pool) {
 			t.Fatalf("pending heap index broken")
 		}
 	}
+	if len(p.rank) != p.pendingHeap.Len() {
+		t.Fatalf("rank holds %d, pending heap %d", len(p.rank), p.pendingHeap.Len())
+	}
+	for i, r := range p.rank {
+		if e := r.e; e.rankIdx != i || e.queued || r.key != rankOf(e) {
+			t.Fatalf("rank index broken")
+		}
+		if i > 0 && r.key.above(p.rank[(i-1)/2].key) {
+			t.Fatalf("rank heap order broken at %d", i)
+		}
+	}
+	live := 0
+	for _, e := range p.arrivals[p.arrHead:] {
+		if p.all[e.id] == e {
+			live++
+		}
+	}
+	if live != len(p.all) {
+		t.Fatalf("arrivals hold %d of the pool's %d", live, len(p.all))
+	}
 	for i, e := range p.queuedHeap {
 		if e.heapIdx != i || !e.queued {
 			t.Fatalf("queued heap index broken")
 		}
 	}
+}
+
+// recordingChain is the chain store with the last state snapshot it handed
+// out kept, so that a test can make reads from it fail.
+type recordingChain struct {
+	*chain.Chain
+	mu   sync.Mutex
+	last *chain.StateSnapshot // guarded by mu
+}
+
+func (c *recordingChain) StateSnapshot() (*chain.StateSnapshot, error) {
+	s, err := c.Chain.StateSnapshot()
+	c.mu.Lock()
+	c.last = s
+	c.mu.Unlock()
+	return s, err
+}
+
+func (c *recordingChain) lastSnapshot() *chain.StateSnapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
 }

@@ -142,11 +142,16 @@ func (p *Pool) Save(path string) error {
 }
 
 // Load reads a pool file written by Save and offers its transactions to
-// the pool through normal admission (signatures verified in parallel). It
-// returns how many were accepted; refusals (transactions mined or made
-// invalid meanwhile) are not errors. A missing file is not an error
-// either. A malformed file is ErrBadPoolFile, one from another network
-// ErrPoolFileNetwork.
+// the pool through normal admission (signatures verified in parallel,
+// after the cheap checks). It returns how many were accepted; refusals
+// (transactions mined or made invalid meanwhile) are not errors. A missing
+// file is not an error either. A malformed file is ErrBadPoolFile, one
+// from another network ErrPoolFileNetwork.
+//
+// Save never writes more than the pool holds, so a file larger than this
+// pool's MaxBytes and MaxCount allow is refused (ErrBadPoolFile) before
+// it is read: reading, hashing and verifying it would cost up to
+// MaxFileSize for transactions the pool would evict at once.
 func (p *Pool) Load(path string) (accepted int, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -156,12 +161,21 @@ func (p *Pool) Load(path string) (accepted int, err error) {
 		return 0, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	limit := p.maxFileSize()
+	fi, err := f.Stat()
 	if err != nil {
 		return 0, err
 	}
-	if len(data) > MaxFileSize {
-		return 0, policyError(ErrBadPoolFile, "pool file larger than %d bytes", MaxFileSize)
+	if fi.Size() > limit {
+		return 0, policyError(ErrBadPoolFile, "pool file of %d bytes is larger than this pool can hold (%d)", fi.Size(), limit)
+	}
+	// The limit again while reading: the file may have grown since.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return 0, err
+	}
+	if int64(len(data)) > limit {
+		return 0, policyError(ErrBadPoolFile, "pool file larger than this pool can hold (%d bytes)", limit)
 	}
 	genesis, txs, err := DecodeFile(data)
 	if err != nil {
@@ -177,4 +191,11 @@ func (p *Pool) Load(path string) (accepted int, err error) {
 	}
 	p.log.Info("mempool: loaded saved transactions", "file", path, "saved", len(txs), "accepted", accepted)
 	return accepted, nil
+}
+
+// maxFileSize is the largest file Save can write for this pool: MaxCount
+// records holding MaxBytes of transactions in all.
+func (p *Pool) maxFileSize() int64 {
+	n := int64(fileHeaderSize) + int64(p.cfg.MaxBytes) + int64(p.cfg.MaxCount)*recordOverhead + fileSumSize
+	return min(n, MaxFileSize)
 }

@@ -48,6 +48,42 @@ func TestPersistRoundTrip(t *testing.T) {
 	}
 }
 
+// TestLoadBounded: a file larger than the pool could hold (Save never
+// writes one) is refused before it is read or verified; one exactly as
+// large as the pool's limits allow is loaded.
+func TestLoadBounded(t *testing.T) {
+	const size = 148 // a transfer
+	f := newFixture(t, chaingen.Options{Accounts: 4}, func(c *Config) { c.MaxCount, c.MaxBytes = 2, 2*size })
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		txs      []*types.Tx
+		kind     error
+		accepted int
+	}{
+		{"one record too many", []*types.Tx{f.tx(0, 0, 1000), f.tx(1, 0, 1000), f.tx(2, 0, 1000)}, ErrBadPoolFile, 0},
+		{"exactly the limit", []*types.Tx{f.tx(0, 0, 1000), f.tx(1, 0, 1000)}, nil, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, tc.name)
+			if err := os.WriteFile(path, EncodeFile(f.g.Genesis.Hash, tc.txs), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			checks := f.p.sigChecks.Load()
+			n, err := f.p.Load(path)
+			if tc.kind != nil {
+				wantKind(t, err, tc.kind)
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if n != tc.accepted || f.p.sigChecks.Load()-checks != uint64(tc.accepted) {
+				t.Fatalf("accepted %d with %d verifications, want %d", n, f.p.sigChecks.Load()-checks, tc.accepted)
+			}
+		})
+	}
+}
+
 // resum recomputes a file's checksum after an edit, so that the edit
 // reaches the checks behind it.
 func resum(b []byte) []byte {

@@ -185,9 +185,13 @@ func (p *Pool) Content(limit int) []ContentTx {
 // PendingNonce returns the nonce addr's next transaction should carry: the
 // account's nonce at the pool's tip plus its executable transactions in
 // the pool. Queued transactions do not count: the gap before them is the
-// nonce that is missing.
+// nonce that is missing. A closed pool fails with ErrPoolClosed.
 func (p *Pool) PendingNonce(addr types.Address) (uint64, error) {
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return 0, policyError(ErrPoolClosed, "the transaction pool is closed")
+	}
 	if s := p.senders[addr]; s != nil {
 		n := s.after.Nonce
 		p.mu.Unlock()
@@ -211,6 +215,14 @@ func (p *Pool) Get(id types.Hash) (*types.Tx, bool) {
 	return nil, false
 }
 
+// MaxPosition bounds the Position that Status counts: a pending
+// transaction with MaxPosition-1 or more executable ones ranked above it
+// reports MaxPosition, meaning "at least that far down". Counting costs up
+// to two heap slots per transaction above, under the pool's lock; bounded
+// so, Status takes 10 to 25 µs at worst in a pool of 50,000 (measured,
+// BenchmarkStatus), where counting them all took 160 µs.
+const MaxPosition = 2000
+
 // Status says where a transaction stands: pending (with its position by
 // fee rate), queued (with the missing nonce), or, for a while after, why
 // it left the pool or was refused.
@@ -221,16 +233,39 @@ func (p *Pool) Status(id types.Hash) TxStatus {
 		if e.queued {
 			return TxStatus{State: StateQueued, MissingNonce: p.senders[e.sender].after.Nonce, Time: e.added}
 		}
-		pos := 1
-		for _, o := range p.pendingHeap {
-			if c := o.rate.Cmp(e.rate); c > 0 || (c == 0 && o.seq < e.seq) {
-				pos++
-			}
-		}
+		pos, _ := p.positionLocked(e, MaxPosition)
 		return TxStatus{State: StatePending, Position: pos, Time: e.added}
 	}
-	if st, ok := p.recent.get(id, p.clock()); ok {
+	now := p.clock()
+	if st, ok := p.recent.get(id, now); ok {
+		return st
+	}
+	if st, ok := p.cheap.get(id, now); ok {
 		return st
 	}
 	return TxStatus{State: StateUnknown}
+}
+
+// positionLocked returns 1 + the number of executable entries ranked above
+// e, counting no further than limit, and how many heap slots it looked at.
+// In the max-heap rank the entries above e form a subtree at the root, so
+// the walk visits them and their children only.
+func (p *Pool) positionLocked(e *entry, limit int) (pos, visited int) {
+	pos = 1
+	key := rankOf(e)
+	stack := make([]int, 1, 64)
+	for len(stack) > 0 && pos < limit {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if i >= len(p.rank) {
+			continue
+		}
+		visited++
+		if !p.rank[i].key.above(key) {
+			continue // nor is anything below it
+		}
+		pos++
+		stack = append(stack, 2*i+1, 2*i+2)
+	}
+	return pos, visited
 }

@@ -13,7 +13,7 @@ const (
 	// StateUnknown: never seen, or forgotten (history is bounded).
 	StateUnknown TxState = iota
 	// StatePending: executable now; Position says how many executable
-	// transactions pay a higher fee rate.
+	// transactions pay a higher fee rate (up to MaxPosition).
 	StatePending
 	// StateQueued: waiting for an earlier nonce of its sender, MissingNonce.
 	StateQueued
@@ -63,14 +63,16 @@ const (
 type TxStatus struct {
 	State TxState
 	// Position (pending): 1 + the number of executable transactions with
-	// a higher fee rate, or the same rate and earlier arrival. Miners take
-	// transactions roughly in this order, subject to nonce order.
+	// a higher fee rate, or the same rate and earlier arrival; MaxPosition
+	// means at least that. Miners take transactions roughly in this
+	// order, subject to nonce order.
 	Position int
 	// MissingNonce (queued): the sender's next nonce the pool lacks.
 	MissingNonce uint64
 	// Reason (removed) says why it left.
 	Reason RemovalReason
-	// Err (refused, or removed as invalidated) is the typed reason: a
+	// Err (refused; removed as invalidated; removed as evicted when the
+	// sender's limit or a full pool was the cause) is the typed reason: a
 	// *consensus.RuleError or a *PolicyError. Kind(Err) is its stable
 	// string.
 	Err error
@@ -83,6 +85,11 @@ type TxStatus struct {
 	// or was refused.
 	Time time.Time
 }
+
+// cheapHistoryMax bounds the memory of refusals decided before the
+// signature check (Pool.cheap): they cost the sender nothing, so they get
+// a small history of their own rather than a share of the main one.
+const cheapHistoryMax = 1024
 
 // history remembers the fate of recently seen transactions: bounded in
 // count (oldest forgotten first) and in age. It is owned by Pool and

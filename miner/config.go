@@ -52,7 +52,8 @@ type Config struct {
 	Chain Chain
 	// Pool supplies transactions; nil mines empty blocks.
 	Pool Pool
-	// Address receives the coinbase of blocks this miner finds.
+	// Address receives the coinbase of blocks this miner finds. Required:
+	// consensus refuses a coinbase paying the zero address.
 	Address types.Address
 	// Threads is the number of hashing goroutines; GOMAXPROCS if zero.
 	Threads int
@@ -82,6 +83,11 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	if c.Chain == nil {
 		return c, minerError(ErrBadConfig, "miner: Config.Chain is required")
+	}
+	if c.Address == (types.Address{}) {
+		// Every block paying it would be refused (ErrBadRecipient): better
+		// to fail at start than to hash for nothing.
+		return c, minerError(ErrBadConfig, "miner: Config.Address is required (the zero address cannot be paid)")
 	}
 	if len(c.CoinbaseTag) > types.MaxMemoSize-extraNonceSize {
 		return c, minerError(ErrBadConfig, "miner: coinbase tag of %d bytes exceeds %d", len(c.CoinbaseTag), types.MaxMemoSize-extraNonceSize)

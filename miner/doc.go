@@ -14,8 +14,12 @@
 // are those the chain requires after the tip.
 //
 // Rebuilds: at once when the tip changes (the chain's notification bumps
-// a generation counter and wakes the controller), and when the pool has
-// gained Config.MinFeeGain in fees, at most once per RebuildInterval.
+// a generation counter and wakes the controller; a solved block the chain
+// refuses or puts on a side chain does the same, once), and when the pool
+// has gained Config.MinFeeGain in fees, at most once per RebuildInterval
+// on Config.Clock. Templates served to external miners (Template) are
+// cached per address, the templateCacheSize most recently used, until the
+// tip changes or RebuildInterval passes.
 //
 // Hashing: Threads goroutines each take their own extra nonces (thread
 // i uses i, i+Threads, ...; the extra nonce is the last 8 bytes of the
@@ -36,10 +40,14 @@
 // channel. One controller goroutine builds and publishes work through an
 // atomic pointer; threads never share mutable state (each has its own
 // hasher and coinbase copy) and count hashes in one atomic counter. mu
-// guards the running state and the cache of external templates.
+// guards the current run (Start..Stop; a Start while a Stop is still
+// waiting for the threads fails with ErrRunning, so runs never overlap)
+// and the cache of external templates.
 //
 // Errors: a submitted block's failure is the chain's, unchanged
 // (*consensus.RuleError or *chain.Error); the miner's own conditions are
 // *Error values with an ErrorKind (ErrNilBlock, ErrRunning, ErrTemplate,
-// ErrBadConfig), matched with errors.Is.
+// ErrBadConfig, ErrBadAddress), matched with errors.Is. A zero coinbase
+// address is refused up front (New: ErrBadConfig, Template:
+// ErrBadAddress): consensus refuses every block paying it.
 package miner

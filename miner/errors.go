@@ -14,13 +14,18 @@ func (k ErrorKind) Error() string { return string(k) }
 const (
 	// ErrNilBlock: SubmitBlock was given no block.
 	ErrNilBlock = ErrorKind("ErrNilBlock")
-	// ErrRunning: Start was called on a running miner.
+	// ErrRunning: Start was called on a running miner, or on one whose
+	// Stop has not finished.
 	ErrRunning = ErrorKind("ErrRunning")
 	// ErrTemplate: the selected transactions did not apply to the state
 	// they were checked against; a bug, never the sender's fault.
 	ErrTemplate = ErrorKind("ErrTemplate")
-	// ErrBadConfig: a required Config field is missing.
+	// ErrBadConfig: a required Config field is missing or unusable (no
+	// chain, a zero coinbase address, a tag too long).
 	ErrBadConfig = ErrorKind("ErrBadConfig")
+	// ErrBadAddress: a template was asked for the zero address, which no
+	// coinbase may pay (consensus.ErrBadRecipient).
+	ErrBadAddress = ErrorKind("ErrBadAddress")
 )
 
 // Error is a miner failure of a given kind.

@@ -49,12 +49,79 @@ type Miner struct {
 	tipCh  chan struct{} // cap 1: the tip changed
 	poolCh chan struct{} // cap 1: the pool gained fees
 
-	// mu guards running, quit and wg; and cache (external templates).
-	mu      sync.Mutex
-	running bool
-	quit    chan struct{}
-	wg      sync.WaitGroup
-	cache   map[types.Address]*Template
+	// mu guards run and cache.
+	mu sync.Mutex
+	// run is the current Start..Stop cycle; nil once the Stop that ended
+	// it has seen all its goroutines return. Start refuses while it is
+	// set, so two runs never overlap: the old controller's clean-up
+	// cannot meet the new run's work, nor the old wait the new goroutines.
+	run *run
+	// cache holds templates served to external miners.
+	cache templateCache
+}
+
+// run is one Start..Stop cycle of the controller and the threads.
+type run struct {
+	quit chan struct{}  // closed by Stop
+	wg   sync.WaitGroup // the controller and the threads
+	// stopping is set by the Stop that closed quit; guarded by Miner.mu.
+	stopping bool
+	// stopped is closed once the goroutines have returned, for other
+	// Stop calls to wait on.
+	stopped chan struct{}
+}
+
+// templateCacheSize bounds the templates kept for external miners: each
+// distinct address gets one, and the RPC layer passes on whatever
+// addresses its clients ask for.
+const templateCacheSize = 16
+
+// templateCache keeps the templates of the most recently served
+// addresses, least recently used first out. Guarded by Miner.mu.
+type templateCache struct {
+	// order lists the cached addresses, least recently used first.
+	order []types.Address
+	m     map[types.Address]*Template
+}
+
+func (c *templateCache) get(a types.Address) *Template {
+	t := c.m[a]
+	if t != nil {
+		c.touch(a)
+	}
+	return t
+}
+
+func (c *templateCache) put(a types.Address, t *Template) {
+	if c.m == nil {
+		c.m = make(map[types.Address]*Template)
+	}
+	if _, ok := c.m[a]; ok {
+		c.touch(a)
+	} else {
+		if len(c.order) == templateCacheSize {
+			delete(c.m, c.order[0])
+			c.order = append(c.order[:0], c.order[1:]...)
+		}
+		c.order = append(c.order, a)
+	}
+	c.m[a] = t
+}
+
+// touch moves a to the most recently used end.
+func (c *templateCache) touch(a types.Address) {
+	for i, o := range c.order {
+		if o == a {
+			copy(c.order[i:], c.order[i+1:])
+			c.order[len(c.order)-1] = a
+			return
+		}
+	}
+}
+
+func (c *templateCache) clear() {
+	clear(c.m)
+	c.order = c.order[:0]
 }
 
 // work is one template being hashed. replaced is closed when newer work is
@@ -79,7 +146,6 @@ func New(cfg Config) (*Miner, error) {
 		log:    cfg.Logger,
 		tipCh:  make(chan struct{}, 1),
 		poolCh: make(chan struct{}, 1),
-		cache:  make(map[types.Address]*Template),
 	}
 	m.work.Store(&work{replaced: make(chan struct{})})
 	cfg.Chain.Subscribe(m.onChain)
@@ -94,7 +160,7 @@ func New(cfg Config) (*Miner, error) {
 func (m *Miner) onChain(n chain.Notification) {
 	m.gen.Add(1)
 	m.mu.Lock()
-	clear(m.cache)
+	m.cache.clear()
 	m.mu.Unlock()
 	signal(m.tipCh)
 }
@@ -111,38 +177,51 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// Start starts the controller and the hashing threads.
+// Start starts the controller and the hashing threads. It fails with
+// ErrRunning while a run is active, including one a concurrent Stop has
+// not finished stopping.
 func (m *Miner) Start() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.running {
-		return minerError(ErrRunning, "miner is already running")
+	if m.run != nil {
+		return minerError(ErrRunning, "miner is running (or still stopping)")
 	}
-	m.running = true
-	m.quit = make(chan struct{})
-	m.wg.Add(1 + m.cfg.Threads)
-	go m.controller(m.quit)
+	r := &run{quit: make(chan struct{}), stopped: make(chan struct{})}
+	m.run = r
+	r.wg.Add(1 + m.cfg.Threads)
+	go m.controller(r)
 	for i := 0; i < m.cfg.Threads; i++ {
-		go m.worker(i, m.quit)
+		go m.worker(i, r)
 	}
 	m.log.Info("miner: started", "threads", m.cfg.Threads)
 	return nil
 }
 
-// Stop stops hashing and waits for the threads. The miner can be started
-// again.
+// Stop stops hashing and waits for the threads; a concurrent Stop waits
+// too. The miner can be started again once it returns. OnBlock must not
+// call it (Stop would wait for the thread running OnBlock).
 func (m *Miner) Stop() {
 	m.mu.Lock()
-	if !m.running {
+	r := m.run
+	if r == nil {
 		m.mu.Unlock()
 		return
 	}
-	m.running = false
-	close(m.quit)
+	if r.stopping {
+		m.mu.Unlock()
+		<-r.stopped
+		return
+	}
+	r.stopping = true
+	close(r.quit)
 	m.mu.Unlock()
 	m.gen.Add(1)
-	m.wg.Wait()
+	r.wg.Wait()
 	m.rate.Store(0)
+	m.mu.Lock()
+	m.run = nil
+	m.mu.Unlock()
+	close(r.stopped)
 }
 
 // HashRate is the moving average of hashes per second over all threads
@@ -156,10 +235,15 @@ func (m *Miner) Hashes() uint64 { return m.hashes.Load() }
 func (m *Miner) Found() uint64 { return m.found.Load() }
 
 // Template returns a template paying addr, for external miners. It is
-// cached per address until the tip changes or RebuildInterval passes.
+// cached per address (the templateCacheSize most recently used) until the
+// tip changes or RebuildInterval passes. The zero address is refused with
+// ErrBadAddress.
 func (m *Miner) Template(addr types.Address) (*Template, error) {
+	if addr == (types.Address{}) {
+		return nil, minerError(ErrBadAddress, "no template for the zero address: consensus refuses a coinbase paying it")
+	}
 	m.mu.Lock()
-	t := m.cache[addr]
+	t := m.cache.get(addr)
 	m.mu.Unlock()
 	if t != nil && m.cfg.Clock().Sub(t.Built) < m.cfg.RebuildInterval {
 		return t, nil
@@ -171,7 +255,7 @@ func (m *Miner) Template(addr types.Address) (*Template, error) {
 	}
 	m.mu.Lock()
 	if m.gen.Load() == gen { // not invalidated while building
-		m.cache[addr] = t
+		m.cache.put(addr, t)
 	}
 	m.mu.Unlock()
 	return t, nil
@@ -195,9 +279,15 @@ func (m *Miner) SubmitBlock(blk *types.Block) (chain.ProcessResult, error) {
 // controller builds work when the tip changes, or when the pool gained
 // MinFeeGain in fees and RebuildInterval passed since the last build, and
 // keeps the hash rate average.
-func (m *Miner) controller(quit chan struct{}) {
-	defer m.wg.Done()
-	defer func() { // release threads waiting for work
+func (m *Miner) controller(r *run) {
+	defer r.wg.Done()
+	defer func() {
+		// Stop's own bump can come before a publish that was already
+		// building: that work would carry the current generation and
+		// keep the threads hashing for ever. Nothing is published after
+		// this point, so a bump here makes whatever they hold stale.
+		m.gen.Add(1)
+		// Release threads waiting for work.
 		old := m.work.Swap(&work{replaced: make(chan struct{})})
 		close(old.replaced)
 	}()
@@ -216,7 +306,7 @@ func (m *Miner) controller(quit chan struct{}) {
 			lastBuild = m.cfg.Clock()
 		}
 		select {
-		case <-quit:
+		case <-r.quit:
 			return
 		case <-m.tipCh:
 			rebuild = true
@@ -239,11 +329,17 @@ func (m *Miner) controller(quit chan struct{}) {
 				rebuild = true // last build failed or work went stale unnoticed
 			}
 		}
-		if !rebuild && types.Amount(m.newFees.Load()) >= m.cfg.MinFeeGain &&
-			m.cfg.Clock().Sub(lastBuild) >= m.cfg.RebuildInterval {
+		if !rebuild && m.feeRebuildDue(lastBuild) {
 			rebuild = true
 		}
 	}
+}
+
+// feeRebuildDue reports whether the pool's new fees call for a rebuild:
+// at least MinFeeGain of them, and RebuildInterval passed on Config.Clock
+// since the last build.
+func (m *Miner) feeRebuildDue(lastBuild time.Time) bool {
+	return types.Amount(m.newFees.Load()) >= m.cfg.MinFeeGain && m.cfg.Clock().Sub(lastBuild) >= m.cfg.RebuildInterval
 }
 
 // publish builds a template for the miner's address and makes it the
@@ -274,6 +370,11 @@ func (m *Miner) publish() error {
 // quit is closed.
 func (m *Miner) waitWork(quit chan struct{}) *work {
 	for {
+		select {
+		case <-quit:
+			return nil
+		default:
+		}
 		w := m.work.Load()
 		if w.tmpl != nil && w.gen == m.gen.Load() && !w.solved.Load() {
 			return w
@@ -286,24 +387,32 @@ func (m *Miner) waitWork(quit chan struct{}) *work {
 	}
 }
 
-// worker searches thread id's share of the space: extra nonces id,
-// id+Threads, id+2*Threads, ..., each with the whole 32-bit nonce range.
-func (m *Miner) worker(id int, quit chan struct{}) {
-	defer m.wg.Done()
+// worker searches thread id's share of the space (see threadExtra), each
+// extra nonce with the whole 32-bit nonce range.
+func (m *Miner) worker(id int, r *run) {
+	defer r.wg.Done()
 	h := newHasher()
 	for {
-		w := m.waitWork(quit)
+		w := m.waitWork(r.quit)
 		if w == nil {
 			return
 		}
-		m.mine(h, w, uint64(id))
+		m.mine(h, w, id)
 	}
 }
 
+// threadExtra is the round-th extra nonce of thread id out of threads:
+// id, id+threads, id+2*threads, ..., so no two threads ever hash the same
+// coinbase.
+func threadExtra(id, threads int, round uint64) uint64 {
+	return uint64(id) + round*uint64(threads)
+}
+
 // mine hashes w until it is solved or goes stale.
-func (m *Miner) mine(h *hasher, w *work, extra uint64) {
+func (m *Miner) mine(h *hasher, w *work, id int) {
 	t := w.tmpl
-	for ; ; extra += uint64(m.cfg.Threads) {
+	for round := uint64(0); ; round++ {
+		extra := threadExtra(id, m.cfg.Threads, round)
 		cb := *t.Block.Txs[0]
 		cb.Memo = coinbaseMemo(m.cfg.CoinbaseTag, extra)
 		hdr := t.Block.Header
@@ -348,7 +457,13 @@ func (m *Miner) submitFound(blk *types.Block) {
 		m.log.Info("miner: solved block", "height", blk.Header.Height, "hash", res.Hash,
 			"txs", len(blk.Txs)-1, "main", res.MainChain)
 	}
-	// Rebuild even if the chain did not move (refused or side chain).
-	m.gen.Add(1)
-	signal(m.tipCh)
+	// A new tip has already invalidated the work (the chain notifies
+	// before ProcessBlock returns); otherwise the chain did not move
+	// (refused, or a side chain) and the solved work must not be hashed
+	// again, so invalidate it here. Doing it in both cases cost one
+	// wasted template build per block.
+	if err != nil || !res.MainChain {
+		m.gen.Add(1)
+		signal(m.tipCh)
+	}
 }

@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/consensus"
 	"github.com/ledger-node/ledger/internal/chaingen"
@@ -127,17 +130,22 @@ func TestMinedBlockConnects(t *testing.T) {
 }
 
 // TestMultiThreadMining: several threads, each on its own extra nonces,
-// keep finding valid blocks.
+// keep finding valid blocks, and blocks found by different threads carry
+// different coinbases. The target takes tens of thousands of hashes, so
+// that every thread is hashing when one succeeds; no thread gets near the
+// end of a nonce range, so each block carries its thread's first extra
+// nonce, which is the thread's id.
 func TestMultiThreadMining(t *testing.T) {
-	f := newFixture(t, chaingen.Options{Accounts: 2})
-	const threads = 4
+	f := newFixture(t, chaingen.Options{Accounts: 2, Bits: "1f00ffff"})
+	const threads, blocks = 4, 8
 	m := f.newMiner(func(c *Config) { c.Threads = threads })
 	if err := m.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "five blocks", 20*time.Second, func() bool { return f.c.Tip().Height >= 5 })
+	waitFor(t, "blocks", 60*time.Second, func() bool { return f.c.Tip().Height >= blocks })
 	m.Stop()
-	for h := uint32(1); h <= 5; h++ {
+	byThread := map[uint64]map[string]bool{}
+	for h := uint32(1); h <= blocks; h++ {
 		blk, err := f.c.BlockByHeight(h)
 		if err != nil {
 			t.Fatal(err)
@@ -146,8 +154,48 @@ func TestMultiThreadMining(t *testing.T) {
 		if len(memo) != extraNonceSize {
 			t.Fatalf("memo %x", memo)
 		}
-		if extra := binary.BigEndian.Uint64(memo); extra > 1<<20 {
-			t.Fatalf("extra nonce %d", extra)
+		extra := binary.BigEndian.Uint64(memo)
+		if extra >= threads {
+			t.Fatalf("block %d: extra nonce %d is no thread's first", h, extra)
+		}
+		if byThread[extra] == nil {
+			byThread[extra] = map[string]bool{}
+		}
+		byThread[extra][string(memo)] = true
+	}
+	if len(byThread) < 2 {
+		t.Fatalf("all %d blocks carry the extra nonce of one thread: %v", blocks, byThread)
+	}
+	seen := map[string]uint64{}
+	for id, memos := range byThread {
+		for memo := range memos {
+			if other, ok := seen[memo]; ok && other != id {
+				t.Fatalf("threads %d and %d mined the same coinbase memo %x", other, id, memo)
+			}
+			seen[memo] = id
+		}
+	}
+}
+
+// TestThreadExtra: the threads' extra-nonce sequences (id, id+T, id+2T,
+// ...) never meet, whatever the thread count.
+func TestThreadExtra(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 4, 7, 16} {
+		owner := map[uint64]int{}
+		for id := 0; id < threads; id++ {
+			for round := uint64(0); round < 100; round++ {
+				x := threadExtra(id, threads, round)
+				if prev, ok := owner[x]; ok {
+					t.Fatalf("%d threads: extra nonce %d used by threads %d and %d", threads, x, prev, id)
+				}
+				owner[x] = id
+				if round == 0 && x != uint64(id) {
+					t.Fatalf("%d threads: thread %d starts at %d", threads, id, x)
+				}
+			}
+		}
+		if len(owner) != 100*threads {
+			t.Fatalf("%d threads: %d distinct extra nonces", threads, len(owner))
 		}
 	}
 }
@@ -175,11 +223,34 @@ func TestHashRate(t *testing.T) {
 	}
 }
 
+// gatedChain is the chain store with the miner's submissions above height
+// open held until release is closed, so that a test decides how far the
+// miner gets.
+type gatedChain struct {
+	*chain.Chain
+	open    uint32
+	release chan struct{}
+}
+
+func (c *gatedChain) ProcessBlock(b *types.Block) (chain.ProcessResult, error) {
+	if b.Header.Height > c.open {
+		<-c.release
+	}
+	return c.Chain.ProcessBlock(b)
+}
+
 // TestSwitchesToNewTip feeds a longer competing branch while the miner
 // works on its own; the miner must build its next blocks on the new tip.
+// The miner's second block is held back until the branch is in, so the
+// miner cannot outrun it, and that block, solved on the old tip, goes to a
+// side chain.
 func TestSwitchesToNewTip(t *testing.T) {
 	f := newFixture(t, chaingen.Options{Accounts: 2, Bits: "1f00ffff"})
-	m := f.newMiner(nil)
+	gc := &gatedChain{Chain: f.c, open: 1, release: make(chan struct{})}
+	m := f.newMiner(func(c *Config) { c.Chain = gc })
+	var once sync.Once
+	release := func() { once.Do(func() { close(gc.release) }) }
+	t.Cleanup(release) // before m.Stop, which waits for the held thread
 	competitor := f.g.Chain(f.g.Genesis.Hash, 25, "competitor")
 	isCompetitor := map[types.Hash]bool{}
 	for _, b := range competitor {
@@ -190,15 +261,16 @@ func TestSwitchesToNewTip(t *testing.T) {
 	}
 	waitFor(t, "the miner's first block", 20*time.Second, func() bool { return f.c.Tip().Height >= 1 })
 	before := f.c.Tip().Height
+	if before != 1 {
+		t.Fatalf("the miner got to height %d past the gate", before)
+	}
 	for _, b := range competitor {
 		if _, err := f.c.ProcessBlock(b); err != nil {
 			t.Fatal(err)
 		}
 	}
+	release()
 	last := competitor[len(competitor)-1].Header.Height
-	if before >= last {
-		t.Skipf("the miner outran the competing branch (%d blocks)", before)
-	}
 	waitFor(t, "blocks on the new branch", 20*time.Second, func() bool { return f.c.Tip().Height >= last+2 })
 	m.Stop()
 	// The main chain must hold the competitor up to some height past where
@@ -213,8 +285,8 @@ func TestSwitchesToNewTip(t *testing.T) {
 			top = h
 		}
 	}
-	if top <= before {
-		t.Fatalf("competing branch not on the main chain (top %d, miner was at %d)", top, before)
+	if top != last {
+		t.Fatalf("competing branch not on the main chain (top %d of %d)", top, last)
 	}
 	for h := top + 1; h <= f.c.Tip().Height; h++ {
 		blk, err := f.c.BlockByHeight(h)
@@ -224,9 +296,6 @@ func TestSwitchesToNewTip(t *testing.T) {
 		if blk.Txs[0].To != m.cfg.Address {
 			t.Fatalf("block %d not mined by the miner", h)
 		}
-	}
-	if top+2 > f.c.Tip().Height {
-		t.Fatalf("miner did not extend the new branch: top %d tip %d", top, f.c.Tip().Height)
 	}
 }
 
@@ -345,8 +414,19 @@ func TestTemplate(t *testing.T) {
 	})
 }
 
+// drainPoolSignal waits until the controller has taken a pool signal and
+// finished acting on it: it takes one, then a second sent after the first
+// was taken, and the controller only waits for the second once it has
+// rebuilt (or not) for the first.
+func drainPoolSignal(t *testing.T, m *Miner) {
+	t.Helper()
+	waitFor(t, "the controller to take the signal", 5*time.Second, func() bool { return len(m.poolCh) == 0 })
+	signal(m.poolCh)
+	waitFor(t, "the controller to take the second signal", 5*time.Second, func() bool { return len(m.poolCh) == 0 })
+}
+
 // TestRebuildOnFees: pool fees cause a rebuild only once RebuildInterval
-// has passed on the injected clock; a new tip rebuilds at once.
+// has passed on the injected clock; then they do.
 func TestRebuildOnFees(t *testing.T) {
 	f := newFixture(t, chaingen.Options{Accounts: 4, Bits: "1b00ffff"})
 	m := f.newMiner(func(c *Config) { c.RebuildInterval = time.Minute })
@@ -359,11 +439,16 @@ func TestRebuildOnFees(t *testing.T) {
 	if err := f.p.Add(f.tx(0, 0, 1000)); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond)
+	drainPoolSignal(t, m)
 	if current() != first {
 		t.Fatal("rebuilt before the interval passed")
 	}
-	f.clock.Advance(time.Minute)
+	f.clock.Advance(time.Minute - time.Second)
+	drainPoolSignal(t, m)
+	if current() != first {
+		t.Fatal("rebuilt a second before the interval passed")
+	}
+	f.clock.Advance(time.Second)
 	if err := f.p.Add(f.tx(1, 0, 1000)); err != nil {
 		t.Fatal(err)
 	}
@@ -371,6 +456,183 @@ func TestRebuildOnFees(t *testing.T) {
 		c := current()
 		return c != first && c != nil && len(c.Block.Txs) == 3
 	})
+}
+
+// TestFeeRebuildDue: the fee rule on the injected clock.
+func TestFeeRebuildDue(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 2})
+	m := f.newMiner(func(c *Config) { c.RebuildInterval, c.MinFeeGain = time.Minute, 1000 })
+	last := f.clock.Now()
+	tests := []struct {
+		name  string
+		fees  uint64
+		after time.Duration
+		want  bool
+	}{
+		{"no fees, long after", 0, time.Hour, false},
+		{"fees short of the gain", 999, time.Hour, false},
+		{"the gain, at once", 1000, 0, false},
+		{"the gain, a nanosecond early", 1000, time.Minute - 1, false},
+		{"the gain, on the interval", 1000, time.Minute, true},
+		{"more, later", 5000, 2 * time.Minute, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f.clock.Set(last.Add(tc.after))
+			m.newFees.Store(tc.fees)
+			if got := m.feeRebuildDue(last); got != tc.want {
+				t.Fatalf("rebuild due %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestStartStopRace: Start while another goroutine's Stop is waiting for
+// the threads must neither hang that Stop nor run two sets of goroutines;
+// Start is refused until the old run has stopped. Run it with -race.
+func TestStartStopRace(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 2, Bits: "1b00ffff"})
+	m := f.newMiner(func(c *Config) { c.Threads = 2 })
+	// stuck fails the test without hanging it: a bump of the generation
+	// lets threads hashing stale work go, so the cleanup's Stop returns.
+	stuck := func(format string, args ...any) {
+		t.Helper()
+		m.gen.Add(1)
+		t.Fatalf(format, args...)
+	}
+	for i := 0; i < 40; i++ {
+		if err := m.Start(); err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan struct{})
+		go func() { m.Stop(); close(stopped) }()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := m.Start()
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, ErrRunning) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				stuck("iteration %d: the old run never stopped", i)
+			}
+			runtime.Gosched()
+		}
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			stuck("iteration %d: Stop did not return while a new run started", i)
+		}
+		// The new run works: it publishes work and hashes it.
+		h := m.Hashes()
+		waitFor(t, "the new run to hash", 10*time.Second, func() bool { return m.Hashes() > h })
+		m.Stop()
+	}
+}
+
+// TestConfigAndAddress: a zero coinbase address is refused at New and by
+// Template, never turned into blocks the chain refuses.
+func TestConfigAndAddress(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 2})
+	tests := []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"no chain", func(c *Config) { c.Chain = nil }},
+		{"zero address", func(c *Config) { c.Address = types.Address{} }},
+		{"tag too long", func(c *Config) { c.CoinbaseTag = make([]byte, types.MaxMemoSize-extraNonceSize+1) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Config{Chain: f.c, Address: f.g.Addrs[0], Logger: quietLogger()}
+			tc.mod(&cfg)
+			if m, err := New(cfg); m != nil || !errors.Is(err, ErrBadConfig) {
+				t.Fatalf("New: %v", err)
+			}
+		})
+	}
+	m := f.newMiner(nil)
+	if tmpl, err := m.Template(types.Address{}); tmpl != nil || !errors.Is(err, ErrBadAddress) {
+		t.Fatalf("template for the zero address: %v", err)
+	}
+}
+
+// TestSolvedBlockInvalidatesOnce: a solved block the chain makes its tip
+// invalidates the work once, through the chain's notification (a second
+// bump cost a template build per block); one it refuses invalidates it
+// too, since the chain will not.
+func TestSolvedBlockInvalidatesOnce(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 2})
+	m := f.newMiner(nil)
+	tmpl, err := m.Template(m.cfg.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk := &types.Block{Header: tmpl.Block.Header, Txs: tmpl.Block.Txs}
+	for n := uint32(0); consensus.CheckProofOfWork(blk.Hash(), blk.Header.Bits, f.g.Params.PowLimit) != nil; n++ {
+		blk.Header.Nonce = n
+	}
+	// The same block twice: the chain takes it as its tip, then refuses
+	// it as known.
+	tests := []struct {
+		name  string
+		found uint64
+	}{
+		{"accepted as the new tip", 1},
+		{"refused (already known)", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			gen := m.gen.Load()
+			m.submitFound(blk)
+			if m.Found() != tc.found || f.c.Tip().Hash != blk.Hash() {
+				t.Fatalf("found %d, tip %s", m.Found(), f.c.Tip().Hash)
+			}
+			if got := m.gen.Load() - gen; got != 1 {
+				t.Fatalf("work invalidated %d times", got)
+			}
+		})
+	}
+}
+
+// TestTemplateCacheBounded: external templates are cached per address,
+// the least recently used leaving first once templateCacheSize are held.
+func TestTemplateCacheBounded(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 2})
+	m := f.newMiner(nil)
+	addr := func(i int) types.Address { return chaingen.AddrOf(chaingen.Key("cache", i)) }
+	first, err := m.Template(addr(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := make([]*Template, templateCacheSize+5)
+	for i := 1; i < len(kept); i++ {
+		if kept[i], err = m.Template(addr(i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 5 { // address 0 used again: it must outlive 1..
+			if again, _ := m.Template(addr(0)); again != first {
+				t.Fatal("template not cached")
+			}
+		}
+	}
+	m.mu.Lock()
+	n := len(m.cache.m)
+	m.mu.Unlock()
+	if n != templateCacheSize {
+		t.Fatalf("cache holds %d templates", n)
+	}
+	if again, _ := m.Template(addr(len(kept) - 1)); again != kept[len(kept)-1] {
+		t.Fatal("the most recent template was dropped")
+	}
+	if again, _ := m.Template(addr(0)); again != first {
+		t.Fatal("a template used again was dropped before older ones")
+	}
+	if again, _ := m.Template(addr(1)); again == kept[1] {
+		t.Fatal("the least recently used template was kept")
+	}
 }
 
 func marshal(h *hasher) ([]byte, error) {
