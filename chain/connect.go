@@ -34,19 +34,27 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 	if n.parent != c.tipNode() {
 		return corrupt("connecting block %s whose parent is not the tip", n.hash)
 	}
-	// The state transition does not depend on the signatures, so it runs
-	// while they are verified: otherwise one core idles through it.
+	// The state transition, and the batch that stores it, do not depend
+	// on the signatures: they are prepared while the signatures are
+	// verified, or one core would idle through them.
 	c.mu.RLock()
 	parentCommitment := c.commitment
+	idx := encodeIndex(n)
 	c.mu.RUnlock()
-	type applied struct {
+	idx[types.HeaderSize] |= byte(statusValid)
+	type prepared struct {
 		delta *consensus.StateDelta
+		batch *leveldb.Batch
 		err   error
 	}
-	done := make(chan applied, 1)
+	done := make(chan prepared, 1)
 	go func() {
 		d, err := consensus.ApplyBlock(dbView{c.db}, &parentCommitment, blk, c.params)
-		done <- applied{d, err}
+		if err != nil {
+			done <- prepared{err: err}
+			return
+		}
+		done <- prepared{delta: d, batch: c.connectBatch(n, blk, txids, d, idx, storeBody)}
 	}()
 	sigErr := consensus.VerifySignatures(blk.Txs, txids, c.params, c.sigs, c.cfg.VerifyWorkers)
 	res := <-done
@@ -58,7 +66,26 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 	if res.err != nil {
 		return res.err
 	}
-	delta := res.delta
+	delta, batch := res.delta, res.batch
+	if err := c.writeState(batch); err != nil {
+		return c.fail(err)
+	}
+	c.mu.Lock()
+	if storeBody {
+		c.addToIndex(n)
+	}
+	n.status |= statusValid
+	c.mainChain = append(c.mainChain, n)
+	c.commitment = delta.Commitment
+	c.mu.Unlock()
+	c.pending = append(c.pending, Notification{Type: BlockConnected, Block: blk, Hash: n.hash, Height: n.height})
+	return nil
+}
+
+// connectBatch holds everything connecting n writes: the body (with
+// storeBody), accounts, transaction index, undo data, main-chain record,
+// index record (idx) and the tip marker with the new commitment.
+func (c *Chain) connectBatch(n *blockNode, blk *types.Block, txids []types.Hash, delta *consensus.StateDelta, idx []byte, storeBody bool) *leveldb.Batch {
 	batch := new(leveldb.Batch)
 	if storeBody {
 		batch.Put(hashKey(prefixBlock, n.hash), blk.Encode())
@@ -75,25 +102,9 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 	}
 	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(delta.Changes))
 	batch.Put(heightKey(n.height), n.hash[:])
-	c.mu.RLock()
-	idx := encodeIndex(n)
-	c.mu.RUnlock()
-	idx[types.HeaderSize] |= byte(statusValid)
 	batch.Put(hashKey(prefixIndex, n.hash), idx)
 	batch.Put([]byte{prefixTip}, encodeTip(n.hash, &delta.Commitment))
-	if err := c.writeState(batch); err != nil {
-		return c.fail(err)
-	}
-	c.mu.Lock()
-	if storeBody {
-		c.addToIndex(n)
-	}
-	n.status |= statusValid
-	c.mainChain = append(c.mainChain, n)
-	c.commitment = delta.Commitment
-	c.mu.Unlock()
-	c.pending = append(c.pending, Notification{Type: BlockConnected, Block: blk, Hash: n.hash, Height: n.height})
-	return nil
+	return batch
 }
 
 // disconnectTip undoes the tip block with its undo data and makes its
