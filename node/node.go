@@ -20,6 +20,7 @@ import (
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/miner"
 	"github.com/ledger-node/ledger/p2p"
+	"github.com/ledger-node/ledger/rpc"
 )
 
 // Config is everything the node needs; cmd/ledgerd fills it from flags,
@@ -46,6 +47,12 @@ type Config struct {
 	// and Logger are set here). NoP2P runs the node alone.
 	P2P   p2p.Config
 	NoP2P bool
+	// RPC configures the JSON-RPC server (Addr, Token, CORSOrigins,
+	// MaxBody, MaxBatch, Version; the parts and Logger are set here). With
+	// no Token, a random one is written to <datadir>/rpc.cookie at every
+	// start. NoRPC runs without it.
+	RPC   rpc.Config
+	NoRPC bool
 	// Logger receives everything the node reports.
 	Logger *slog.Logger
 	// Clock is local time; time.Now if nil.
@@ -60,6 +67,9 @@ type Node struct {
 	pool  *mempool.Pool
 	miner *miner.Miner
 	net   *p2p.Node
+	rpc   *rpc.Server
+	// cookie: the RPC token was written to <datadir>/rpc.cookie.
+	cookie bool
 }
 
 // New opens the chain store in cfg.DataDir and builds the services.
@@ -230,12 +240,62 @@ func (n *Node) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	if !n.cfg.NoRPC {
+		if err := n.startRPC(); err != nil {
+			n.closeAll()
+			return err
+		}
+	}
 	<-ctx.Done()
 	return n.closeAll()
 }
 
+// startRPC serves JSON-RPC, with the configured token or a new cookie.
+func (n *Node) startRPC() error {
+	rc := n.cfg.RPC
+	if rc.Token == "" {
+		tok, err := rpc.WriteCookie(n.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		rc.Token, n.cookie = tok, true
+	}
+	rc.Chain, rc.Pool = n.chain, n.pool
+	// Only non-nil parts: a nil *miner.Miner in the interface is not nil.
+	if n.miner != nil {
+		rc.Miner, rc.MinerRunning = n.miner, true
+	}
+	if n.net != nil {
+		rc.Network = n.net
+	}
+	rc.Logger = n.log.With("part", "rpc")
+	s, err := rpc.New(rc)
+	if err != nil {
+		return err
+	}
+	if err := s.Start(); err != nil {
+		return fmt.Errorf("rpc: %w", err)
+	}
+	n.rpc = s
+	if n.cookie {
+		n.log.Info("rpc token written", "file", rpc.CookiePath(n.cfg.DataDir))
+	}
+	return nil
+}
+
+// RPC returns the JSON-RPC server once Run started it, or nil.
+func (n *Node) RPC() *rpc.Server { return n.rpc }
+
 func (n *Node) closeAll() error {
 	var errs []error
+	if n.rpc != nil {
+		errs = append(errs, n.rpc.Close())
+		n.rpc = nil
+	}
+	if n.cookie {
+		errs = append(errs, rpc.RemoveCookie(n.cfg.DataDir))
+		n.cookie = false
+	}
 	if n.miner != nil {
 		n.miner.Stop()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/node"
 	"github.com/ledger-node/ledger/p2p"
+	"github.com/ledger-node/ledger/rpc"
 )
 
 func defaultDataDir() string {
@@ -26,6 +27,10 @@ func defaultDataDir() string {
 	}
 	return filepath.Join(home, ".ledger")
 }
+
+// version is reported by node_info; set at build time with
+// -ldflags "-X main.version=...".
+var version = "dev"
 
 // defineFlags declares every setting. Each is also read from the
 // environment (LEDGER_ + name in capitals, dots as underscores) and from the
@@ -50,6 +55,12 @@ func defineFlags(f *pflag.FlagSet) {
 	f.Bool("p2p.nat", false, "map the port on the router and punch holes (nodes on other machines)")
 	f.Bool("p2p.mdns", false, "find peers on the local network with mDNS")
 	f.Bool("p2p.off", false, "run alone, without the network")
+	f.String("rpc.addr", rpc.DefaultAddr, "JSON-RPC listen address (loopback only by default)")
+	f.String("rpc.token", "", "JSON-RPC bearer token (default: a random one written to <datadir>/rpc.cookie at every start)")
+	f.StringSlice("rpc.cors", nil, "origins allowed to call JSON-RPC from a browser, or * (default: none)")
+	f.Int("rpc.maxbatch", rpc.DefaultMaxBatch, "most calls in one JSON-RPC batch")
+	f.Int64("rpc.maxbody", rpc.DefaultMaxBody, "largest JSON-RPC request body, in bytes")
+	f.Bool("rpc.off", false, "do not serve JSON-RPC")
 	f.String("log.level", "info", "log level: debug, info, warn or error")
 	f.String("log.format", "text", "log format: text or json")
 }
@@ -122,8 +133,23 @@ func nodeConfig(v *viper.Viper, log *slog.Logger) (node.Config, error) {
 			NAT:       v.GetBool("p2p.nat"),
 			MDNS:      v.GetBool("p2p.mdns"),
 		},
-		NoP2P:  v.GetBool("p2p.off"),
+		NoP2P: v.GetBool("p2p.off"),
+		RPC: rpc.Config{
+			Addr:        v.GetString("rpc.addr"),
+			Token:       v.GetString("rpc.token"),
+			CORSOrigins: v.GetStringSlice("rpc.cors"),
+			MaxBatch:    v.GetInt("rpc.maxbatch"),
+			MaxBody:     v.GetInt64("rpc.maxbody"),
+			Version:     version,
+		},
+		NoRPC:  v.GetBool("rpc.off"),
 		Logger: log,
+	}
+	if cfg.RPC.MaxBatch < 1 || cfg.RPC.MaxBatch > 10000 {
+		return cfg, fmt.Errorf("rpc.maxbatch %d: want 1 to 10000", cfg.RPC.MaxBatch)
+	}
+	if cfg.RPC.MaxBody < 1024 {
+		return cfg, fmt.Errorf("rpc.maxbody %d: want at least 1024", cfg.RPC.MaxBody)
 	}
 	if cfg.P2P.MaxPeers < 1 {
 		return cfg, fmt.Errorf("p2p.maxpeers %d: must be positive", cfg.P2P.MaxPeers)

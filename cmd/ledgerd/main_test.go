@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +62,7 @@ func TestDaemonMinesAndStopsCleanly(t *testing.T) {
 	gpath := writeTestGenesis(t, dir, 77)
 	datadir := filepath.Join(dir, "data")
 	stderr := &lockedBuffer{}
-	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", gpath, "--mine", "--miner.threads", "1", "--p2p.listen", loopback)
+	cmd := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", gpath, "--mine", "--miner.threads", "1", "--p2p.listen", loopback)
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -107,7 +109,7 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	dir := t.TempDir()
 	datadir := filepath.Join(dir, "data")
 	first := writeTestGenesis(t, dir, 77)
-	cmd := exec.Command(bin, "--datadir", datadir, "--genesis", first, "--p2p.off")
+	cmd := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", first, "--p2p.off")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +118,7 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	cmd.Wait()
 	otherDir := t.TempDir()
 	second := writeTestGenesis(t, otherDir, 78)
-	out, err := exec.Command(bin, "--datadir", datadir, "--genesis", second, "--p2p.off").CombinedOutput()
+	out, err := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", second, "--p2p.off").CombinedOutput()
 	if err == nil {
 		t.Fatal("daemon started on a data directory of another network")
 	}
@@ -193,11 +195,11 @@ func TestTwoDaemonsSync(t *testing.T) {
 	bin := buildDaemon(t)
 	dir := t.TempDir()
 	gpath := writeTestGenesis(t, dir, 79)
-	cmdA, outA := startDaemon(t, bin, "--datadir", filepath.Join(dir, "a"), "--genesis", gpath, "--mine",
+	cmdA, outA := startDaemon(t, bin, "--rpc.addr", "127.0.0.1:0", "--datadir", filepath.Join(dir, "a"), "--genesis", gpath, "--mine",
 		"--p2p.listen", loopback)
 	addr := waitLog(t, outA, regexp.MustCompile(`listen="?(/ip4/127\.0\.0\.1/tcp/\d+/p2p/\w+)`), 20*time.Second)
 	waitLog(t, outA, regexp.MustCompile(`height=20 `), 30*time.Second)
-	cmdB, outB := startDaemon(t, bin, "--datadir", filepath.Join(dir, "b"), "--genesis", gpath,
+	cmdB, outB := startDaemon(t, bin, "--rpc.addr", "127.0.0.1:0", "--datadir", filepath.Join(dir, "b"), "--genesis", gpath,
 		"--p2p.listen", loopback, "--p2p.bootnodes", addr)
 	waitLog(t, outB, regexp.MustCompile(`msg="sync complete"`), 30*time.Second)
 
@@ -228,4 +230,53 @@ func TestTwoDaemonsSync(t *testing.T) {
 	if h, err := a.HashAtHeight(tb.Height); err != nil || h != tb.Hash {
 		t.Fatalf("second daemon's tip %s at height %d is not on the first's chain (%s, %v)", tb.Hash, tb.Height, h, err)
 	}
+}
+
+// TestDaemonServesRPC: the real binary answers JSON-RPC on loopback with
+// the token it wrote to <datadir>/rpc.cookie (mode 0600), refuses a call
+// without it, and serves /health without one.
+func TestDaemonServesRPC(t *testing.T) {
+	bin := buildDaemon(t)
+	dir := t.TempDir()
+	gpath := writeTestGenesis(t, dir, 80)
+	datadir := filepath.Join(dir, "data")
+	_, out := startDaemon(t, bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", gpath,
+		"--mine", "--p2p.off")
+	addr := waitLog(t, out, regexp.MustCompile(`msg="rpc listening".*addr=(127\.0\.0\.1:\d+)`), 20*time.Second)
+	waitLog(t, out, regexp.MustCompile(`height=3 `), 20*time.Second)
+	cookie := filepath.Join(datadir, "rpc.cookie")
+	info, err := os.Stat(cookie)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("cookie %s: %v, mode %v", cookie, err, info.Mode())
+	}
+	token, err := os.ReadFile(cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(auth string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"chain_head"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := call(""); code != http.StatusUnauthorized {
+		t.Fatalf("no token: HTTP %d, want 401", code)
+	}
+	code, body := call(strings.TrimSpace(string(token)))
+	if code != http.StatusOK || !strings.Contains(body, `"height"`) {
+		t.Fatalf("chain_head with the cookie token: HTTP %d %s", code, body)
+	}
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/health: %v %v", err, resp)
+	}
+	resp.Body.Close()
 }

@@ -1,0 +1,127 @@
+package rpc
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/ledger-node/ledger/chain"
+	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/consensus"
+	"github.com/ledger-node/ledger/mempool"
+	"github.com/ledger-node/ledger/miner"
+	"github.com/ledger-node/ledger/p2p"
+)
+
+// Defaults.
+const (
+	DefaultAddr     = "127.0.0.1:7401"
+	DefaultMaxBody  = 5 << 20
+	DefaultMaxBatch = 100
+	DefaultTimeout  = 30 * time.Second
+	// DefaultContentLimit bounds mempool_content when no limit is given.
+	DefaultContentLimit = 1000
+)
+
+// Chain is what the API reads from and asks of the chain store
+// (*chain.Chain).
+type Chain interface {
+	Tip() chain.Tip
+	BlockByHash(types.Hash) (*types.Block, error)
+	BlockByHeight(uint32) (*types.Block, error)
+	Transaction(types.Hash) (*types.Tx, chain.TxLocation, types.Hash, bool, error)
+	Account(types.Address) (consensus.Account, error)
+	InvalidateBlock(types.Hash) error
+	ReconsiderBlock(types.Hash) error
+	Params() *consensus.Params
+	GenesisHash() types.Hash
+}
+
+// Pool is the transaction pool (*mempool.Pool).
+type Pool interface {
+	Add(*types.Tx) error
+	Status(types.Hash) mempool.TxStatus
+	Get(types.Hash) (*types.Tx, bool)
+	PendingNonce(types.Address) (uint64, error)
+	Count() int
+	Bytes() int
+	MinFeeRate() mempool.FeeRate
+	Content(limit int) []mempool.ContentTx
+	FeeRates() []mempool.RateSample
+}
+
+// Miner is the CPU miner and template builder (*miner.Miner).
+type Miner interface {
+	Start() error
+	Stop()
+	HashRate() float64
+	Hashes() uint64
+	Found() uint64
+	Template(types.Address) (*miner.Template, error)
+	SubmitBlock(*types.Block) (chain.ProcessResult, error)
+}
+
+// Network is the peer-to-peer layer (*p2p.Node).
+type Network interface {
+	ID() peer.ID
+	Addrs() []string
+	Peers() []p2p.PeerInfo
+	Connect(ctx context.Context, addr string) error
+	BanPeer(p peer.ID, d time.Duration, reason string) error
+	UnbanPeer(p peer.ID) (bool, error)
+	Bans() []p2p.Ban
+	PublishTx(*types.Tx) error
+}
+
+// Config configures a Server. Chain and Pool are required; Miner and
+// Network may be nil (their methods then answer ErrUnavailable, and
+// node_peers an empty list).
+type Config struct {
+	// Addr is the TCP address to listen on; DefaultAddr if empty.
+	Addr string
+	// Token is the bearer token every request must carry. Required: use
+	// WriteCookie to make one when none is configured.
+	Token string
+	// CORSOrigins lists the origins browsers may call from ("*" for any);
+	// empty means no CORS headers at all.
+	CORSOrigins []string
+	// MaxBody bounds a request body in bytes (DefaultMaxBody if 0).
+	MaxBody int64
+	// MaxBatch bounds the calls in one batch (DefaultMaxBatch if 0).
+	MaxBatch int
+	// Timeout bounds each HTTP request (DefaultTimeout if 0).
+	Timeout time.Duration
+	// Version is reported by node_info.
+	Version string
+
+	Chain   Chain
+	Pool    Pool
+	Miner   Miner
+	Network Network
+	// MinerRunning says whether Miner was started before the server.
+	MinerRunning bool
+
+	// Logger: slog.Default() if nil.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxBody <= 0 {
+		c.MaxBody = DefaultMaxBody
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

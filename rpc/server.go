@@ -1,0 +1,271 @@
+package rpc
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/creachadair/jrpc2"
+	"github.com/creachadair/jrpc2/handler"
+	"github.com/creachadair/jrpc2/jhttp"
+)
+
+// Server is the JSON-RPC server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	token    [sha256.Size]byte
+	methods  handler.Map
+	bridge   jhttp.Bridge
+	handler  http.Handler
+	minerRun atomic.Bool
+
+	mu   sync.Mutex
+	http *http.Server // guarded by mu
+	ln   net.Listener // guarded by mu
+}
+
+type parsedKey struct{}
+
+// New builds a server; Start listens, or use Handler with your own.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if cfg.Chain == nil || cfg.Pool == nil {
+		return nil, errors.New("rpc: Chain and Pool are required")
+	}
+	if cfg.Token == "" {
+		return nil, errors.New("rpc: no token (configure one or use WriteCookie)")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, token: sha256.Sum256([]byte(cfg.Token))}
+	s.minerRun.Store(cfg.MinerRunning)
+	s.methods = handler.Map{}
+	s.registerNode()
+	s.registerChain()
+	s.registerState()
+	s.registerTx()
+	s.registerMempool()
+	s.registerMiner()
+	s.bridge = jhttp.NewBridge(assigner{s.methods}, &jhttp.BridgeOptions{
+		Server: &jrpc2.ServerOptions{DisableBuiltin: true},
+		ParseRequest: func(r *http.Request) ([]*jrpc2.ParsedRequest, error) {
+			reqs, _ := r.Context().Value(parsedKey{}).([]*jrpc2.ParsedRequest)
+			return reqs, nil
+		},
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.serveHealth)
+	mux.HandleFunc("/", s.serveRPC)
+	s.handler = s.cors(mux)
+	return s, nil
+}
+
+// assigner answers unknown methods with -32601 and data.reason, like
+// every other error (jrpc2 would put the method name in data).
+type assigner struct{ m handler.Map }
+
+// ReasonUnknownMethod is data.reason of -32601.
+const ReasonUnknownMethod = "ErrUnknownMethod"
+
+func (a assigner) Assign(_ context.Context, name string) jrpc2.Handler {
+	if h := a.m[name]; h != nil {
+		return h
+	}
+	return func(context.Context, *jrpc2.Request) (any, error) {
+		data, _ := json.Marshal(ErrorData{Reason: ReasonUnknownMethod})
+		return nil, &jrpc2.Error{Code: jrpc2.MethodNotFound, Message: "method not found: " + name, Data: data}
+	}
+}
+
+// Methods lists the method names served.
+func (s *Server) Methods() []string { return s.methods.Names() }
+
+// Handler is the server's HTTP handler (RPC at "/", health at "/health").
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on cfg.Addr and serves in the background until Close.
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.Timeout,
+		WriteTimeout:      s.cfg.Timeout + 5*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.mu.Lock()
+	s.http, s.ln = hs, ln
+	s.mu.Unlock()
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("rpc server stopped", "err", err)
+		}
+	}()
+	s.log.Info("rpc listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr is the listening address once started.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops serving, waiting up to 5 s for requests in flight.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	hs := s.http
+	s.http = nil
+	s.mu.Unlock()
+	var err error
+	if hs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = hs.Shutdown(ctx)
+		cancel()
+	}
+	return errors.Join(err, s.bridge.Close())
+}
+
+// authorized compares the bearer token in constant time (of hashes, so
+// the length does not leak either).
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
+	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+}
+
+func (s *Server) cors(next http.Handler) http.Handler {
+	if len(s.cfg.CORSOrigins) == 0 {
+		return next
+	}
+	allowed := func(origin string) bool {
+		for _, o := range s.cfg.CORSOrigins {
+			if o == "*" || strings.EqualFold(o, origin) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && allowed(origin) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "POST, GET, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// serveRPC authenticates, reads the body within the limit, parses it,
+// enforces the batch limit, and hands the calls to jrpc2.
+func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "could not read the request body", http.StatusBadRequest)
+		return
+	}
+	reqs, err := jrpc2.ParseRequests(body)
+	if err != nil || len(reqs) == 0 {
+		if !json.Valid(body) {
+			writeError(w, jrpc2.ParseError, "parse error: "+errText(err))
+		} else {
+			writeError(w, jrpc2.InvalidRequest, "invalid request: "+errText(err))
+		}
+		return
+	}
+	if len(reqs) > s.cfg.MaxBatch {
+		writeError(w, jrpc2.InvalidRequest, "batch too large: at most "+itoa(s.cfg.MaxBatch)+" calls")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	s.bridge.ServeHTTP(w, r.WithContext(context.WithValue(ctx, parsedKey{}, reqs)))
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "empty batch"
+	}
+	return err.Error()
+}
+
+// writeError answers a request that could not be parsed or was refused
+// as a whole: a single error response with a null id.
+func writeError(w http.ResponseWriter, code jrpc2.Code, msg string) {
+	b, _ := json.Marshal(struct {
+		V     string       `json:"jsonrpc"`
+		ID    *int         `json:"id"`
+		Error *jrpc2.Error `json:"error"`
+	}{"2.0", nil, &jrpc2.Error{Code: code, Message: msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(b)
+}
+
+// Health is the body of GET /health.
+type Health struct {
+	Status  string `json:"status"`
+	Height  uint32 `json:"height"`
+	Syncing bool   `json:"syncing"`
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	st := s.syncStatus()
+	b, _ := json.Marshal(Health{Status: "ok", Height: st.Height, Syncing: st.Syncing})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
