@@ -7,9 +7,9 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/internal/atomicfile"
 )
 
 // Pool file format (all integers big-endian):
@@ -121,24 +121,7 @@ func (p *Pool) Save(path string) error {
 		}
 	}
 	p.mu.Unlock()
-	data := EncodeFile(p.chain.GenesisHash(), txs)
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, EncodeFile(p.chain.GenesisHash(), txs), 0o600)
 }
 
 // Load reads a pool file written by Save and offers its transactions to

@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/ledger-node/ledger/internal/atomicfile"
 )
 
 // maxBanFile bounds the ban list read from disk.
@@ -154,7 +156,7 @@ func (b *banList) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(b.path, data, 0o600)
+	return atomicfile.WriteFile(b.path, data, 0o600)
 }
 
 // InterceptPeerDial implements connmgr.ConnectionGater.
