@@ -17,17 +17,28 @@ import (
 const benchTxsPerBlock = 1000
 
 // benchBlocks builds n blocks of benchTxsPerBlock transfers each, every
-// transfer from a different sender, so every signature is new.
-func benchBlocks(b *testing.B, n int) (*chaingen.Generator, []*types.Block) {
+// transfer from a different sender, so every signature is new. With fresh,
+// no sender appears in two blocks either (no public key is seen twice);
+// otherwise the same senders sign again in every block, as active accounts
+// do.
+func benchBlocks(b *testing.B, n int, fresh bool) (*chaingen.Generator, []*types.Block) {
 	b.Helper()
-	g := chaingen.New(chaingen.Options{Accounts: 2 * benchTxsPerBlock, MaxBlockTxs: 20_000})
+	senders := benchTxsPerBlock
+	if fresh {
+		senders *= n
+	}
+	g := chaingen.New(chaingen.Options{Accounts: senders + benchTxsPerBlock, MaxBlockTxs: 20_000})
 	parent := g.Genesis.Hash
 	blocks := make([]*types.Block, 0, n)
 	for i := 0; i < n; i++ {
 		txs := make([]*types.Tx, benchTxsPerBlock)
 		for s := range txs {
-			to := g.Addrs[benchTxsPerBlock+(s+i)%benchTxsPerBlock]
-			txs[s] = g.Transfer(s, to, types.Amount(1000+i), 100, uint64(i))
+			from, nonce := s, uint64(i)
+			if fresh {
+				from, nonce = i*benchTxsPerBlock+s, 0
+			}
+			to := g.Addrs[senders+(s+i)%benchTxsPerBlock]
+			txs[s] = g.Transfer(from, to, types.Amount(1000+i), 100, nonce)
 		}
 		blk := g.MustBlock(parent, txs)
 		blocks = append(blocks, blk)
@@ -38,24 +49,30 @@ func benchBlocks(b *testing.B, n int) (*chaingen.Generator, []*types.Block) {
 
 // rawVerifyRate measures single-core ECDSA verifications per second with
 // a parsed public key: the ceiling a transaction's signature check sets.
+// It keeps the best of several short rounds: other load on a shared machine
+// only slows a round down, and the best round is the strictest baseline.
 func rawVerifyRate(b *testing.B) float64 {
 	b.Helper()
 	key := chaingen.Key("bench-verify", 0)
 	digest := types.DoubleSHA256([]byte("raw verify baseline"))
 	sig := ecdsa.Sign(key, digest[:])
 	pub, _ := secp256k1.ParsePubKey(key.PubKey().SerializeCompressed())
-	const n = 400
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		if !sig.Verify(digest[:], pub) {
-			b.Fatal("baseline signature does not verify")
+	const rounds, n = 5, 100
+	best := 0.0
+	for r := 0; r < rounds; r++ {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			if !sig.Verify(digest[:], pub) {
+				b.Fatal("baseline signature does not verify")
+			}
 		}
+		best = max(best, n/time.Since(start).Seconds())
 	}
-	return n / time.Since(start).Seconds()
+	return best
 }
 
-func benchmarkConnect(b *testing.B, cached bool) {
-	g, blocks := benchBlocks(b, b.N)
+func benchmarkConnect(b *testing.B, cached, fresh bool) {
+	g, blocks := benchBlocks(b, b.N, fresh)
 	dir := b.TempDir()
 	c, err := Open(Config{Dir: dir, Genesis: g.Genesis, Clock: testClock})
 	if err != nil {
@@ -80,6 +97,7 @@ func benchmarkConnect(b *testing.B, cached bool) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	verifyRate = max(verifyRate, rawVerifyRate(b))
 	txPerSec := float64(b.N*benchTxsPerBlock) / elapsed.Seconds()
 	b.ReportMetric(txPerSec, "tx/s")
 	b.ReportMetric(txPerSec/(verifyRate*float64(runtime.GOMAXPROCS(0))), "vs-verify-limit")
@@ -89,12 +107,17 @@ func benchmarkConnect(b *testing.B, cached bool) {
 }
 
 // BenchmarkConnectBlock connects 1000-transaction blocks whose signatures
-// were never seen: the cost of a block from a stranger.
-func BenchmarkConnectBlock(b *testing.B) { benchmarkConnect(b, false) }
+// were never seen: the cost of a block from a stranger. The senders sign
+// in every block, so their public keys are decompressed once.
+func BenchmarkConnectBlock(b *testing.B) { benchmarkConnect(b, false, false) }
+
+// BenchmarkConnectBlockFreshSenders is BenchmarkConnectBlock with senders
+// never seen before in every block: each public key is decompressed too.
+func BenchmarkConnectBlockFreshSenders(b *testing.B) { benchmarkConnect(b, false, true) }
 
 // BenchmarkConnectBlockCached connects the same blocks with every signature
 // already in the cache, as after mempool admission.
-func BenchmarkConnectBlockCached(b *testing.B) { benchmarkConnect(b, true) }
+func BenchmarkConnectBlockCached(b *testing.B) { benchmarkConnect(b, true, false) }
 
 func dirSize(b *testing.B, dir string) int64 {
 	var total int64

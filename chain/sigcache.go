@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
 	"github.com/ledger-node/ledger/chain/types"
 )
 
@@ -13,12 +15,27 @@ const DefaultSigCacheSize = 100_000
 
 const sigCacheShards = 16
 
+// DefaultKeyCacheSize is how many decompressed public keys the cache keeps
+// (about 10 MB).
+const DefaultKeyCacheSize = 50_000
+
 // SigCache is a bounded set of transaction ids whose signatures verified,
 // sharded to keep lock contention low when all cores verify at once. When
 // a shard is full an arbitrary entry is evicted: an attacker cannot predict
-// which, so cannot flush chosen entries. Safe for concurrent use.
+// which, so cannot flush chosen entries. It also remembers decompressed
+// public keys (consensus.KeyCache): decompression is a tenth of the cost of
+// a verification, and in an account model senders sign again and again.
+// Safe for concurrent use.
 type SigCache struct {
 	shards [sigCacheShards]sigShard
+	keys   [sigCacheShards]keyShard
+}
+
+type keyShard struct {
+	mu sync.RWMutex
+	// keys is guarded by mu.
+	keys map[[types.PubKeySize]byte]*secp256k1.PublicKey
+	max  int
 }
 
 type sigShard struct {
@@ -38,8 +55,36 @@ func NewSigCache(size int) *SigCache {
 	for i := range c.shards {
 		c.shards[i].ids = make(map[types.Hash]struct{}, per)
 		c.shards[i].max = per
+		c.keys[i].keys = make(map[[types.PubKeySize]byte]*secp256k1.PublicKey)
+		c.keys[i].max = max(DefaultKeyCacheSize/sigCacheShards, 1)
 	}
 	return c
+}
+
+// ParsePubKey implements consensus.KeyCache: types.ParsePubKey, remembering
+// keys that parse. Parsed keys are never modified, so sharing them is safe.
+func (c *SigCache) ParsePubKey(raw *[types.PubKeySize]byte) (*secp256k1.PublicKey, error) {
+	s := &c.keys[raw[1]%sigCacheShards] // x-coordinate bytes are uniform
+	s.mu.RLock()
+	pub, ok := s.keys[*raw]
+	s.mu.RUnlock()
+	if ok {
+		return pub, nil
+	}
+	pub, err := types.ParsePubKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.keys) >= s.max {
+		for k := range s.keys {
+			delete(s.keys, k)
+			break
+		}
+	}
+	s.keys[*raw] = pub
+	s.mu.Unlock()
+	return pub, nil
 }
 
 func (c *SigCache) shard(id types.Hash) *sigShard {

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
 	"github.com/ledger-node/ledger/chain/types"
 )
 
@@ -15,6 +17,13 @@ import (
 type SigCache interface {
 	Contains(txid types.Hash) bool
 	Add(txid types.Hash)
+}
+
+// KeyCache is optionally implemented by a SigCache: it parses public keys
+// as types.ParsePubKey does, remembering the results, so that a sender's key
+// is decompressed once rather than per transaction.
+type KeyCache interface {
+	ParsePubKey(raw *[types.PubKeySize]byte) (*secp256k1.PublicKey, error)
 }
 
 // VerifySignatures checks the signature of every transfer in txs (txids[i]
@@ -30,6 +39,10 @@ func VerifySignatures(txs []*types.Tx, txids []types.Hash, p *Params, cache SigC
 	}
 	if workers > len(txs) {
 		workers = len(txs)
+	}
+	parse := types.ParsePubKey
+	if kc, ok := cache.(KeyCache); ok {
+		parse = kc.ParsePubKey
 	}
 	var (
 		next     atomic.Int64
@@ -50,7 +63,7 @@ func VerifySignatures(txs []*types.Tx, txids []types.Hash, p *Params, cache SigC
 			if tx.Kind == types.TxCoinbase || (cache != nil && cache.Contains(txids[i])) {
 				continue
 			}
-			if err := CheckTxSignature(tx, p); err != nil {
+			if err := checkTxSignature(tx, p, parse); err != nil {
 				mu.Lock()
 				if i < firstAt {
 					firstAt, firstErr = i, err

@@ -3,6 +3,8 @@ package consensus
 import (
 	"errors"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+
 	"github.com/ledger-node/ledger/chain/types"
 )
 
@@ -48,7 +50,11 @@ func CheckTxSanity(tx *types.Tx, p *Params) error {
 // ErrBadSignature. It is the expensive check: callers run it in parallel,
 // outside locks, and remember successes (see VerifySignatures).
 func CheckTxSignature(tx *types.Tx, p *Params) error {
-	err := types.VerifyTxSig(tx, p.GenesisHash)
+	return checkTxSignature(tx, p, types.ParsePubKey)
+}
+
+func checkTxSignature(tx *types.Tx, p *Params, parse func(*[types.PubKeySize]byte) (*secp256k1.PublicKey, error)) error {
+	err := types.VerifyTxSigWith(tx, p.GenesisHash, parse)
 	switch {
 	case err == nil:
 		return nil

@@ -43,6 +43,23 @@ func ParseSignature(sig *[SignatureSize]byte) (*ecdsa.Signature, error) {
 // the sender. It costs one public-key decompression and one ECDSA
 // verification: callers verify in parallel and cache the result.
 func VerifyTxSig(tx *Tx, genesis Hash) error {
+	return VerifyTxSigWith(tx, genesis, ParsePubKey)
+}
+
+// ParsePubKey decompresses a 33-byte public key, refusing anything but a
+// compressed point on the curve.
+func ParsePubKey(raw *[PubKeySize]byte) (*secp256k1.PublicKey, error) {
+	pub, err := secp256k1.ParsePubKey(raw[:])
+	if err != nil { // 33 bytes parse only as 0x02/0x03 compressed points
+		return nil, errorf(ErrBadPubKey, "public key is not a compressed secp256k1 point")
+	}
+	return pub, nil
+}
+
+// VerifyTxSigWith is VerifyTxSig with the public key parsed by parse,
+// which may remember keys already decompressed (a tenth of the cost of a
+// verification, and senders repeat). parse must behave as ParsePubKey.
+func VerifyTxSigWith(tx *Tx, genesis Hash, parse func(*[PubKeySize]byte) (*secp256k1.PublicKey, error)) error {
 	if tx.Kind == TxCoinbase {
 		return errorf(ErrBadSignature, "a coinbase carries no signature")
 	}
@@ -50,9 +67,9 @@ func VerifyTxSig(tx *Tx, genesis Hash) error {
 	if err != nil {
 		return err
 	}
-	pub, err := secp256k1.ParsePubKey(tx.PubKey[:])
-	if err != nil { // 33 bytes parse only as 0x02/0x03 compressed points
-		return errorf(ErrBadPubKey, "public key is not a compressed secp256k1 point")
+	pub, err := parse(&tx.PubKey)
+	if err != nil {
+		return err
 	}
 	digest := tx.SigHash(genesis)
 	if !sig.Verify(digest[:], pub) {
