@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/creachadair/jrpc2"
 
@@ -97,7 +98,10 @@ func kindOf(err error) string {
 func fromErr(code jrpc2.Code, err error) error {
 	k := kindOf(err)
 	if k == "" {
-		return &jrpc2.Error{Code: jrpc2.InternalError, Message: err.Error()}
+		// Internal detail (paths, database errors) is for the operator's
+		// log, not for the caller.
+		slog.Default().Warn("rpc: internal error", "err", err)
+		return appError(jrpc2.InternalError, "ErrInternal", "internal error")
 	}
 	if k == string(chain.ErrUnknownBlock) {
 		code = CodeNotFound

@@ -24,8 +24,10 @@ type PoolTx struct {
 	FeeRate float64 `json:"feeRate"` // base units per byte
 }
 
-// maxContent bounds mempool_content's limit.
-const maxContent = 10000
+// maxContent bounds mempool_content's limit: with the batch limit, it
+// bounds what one HTTP request can make the node build (100 x 1,000
+// transactions).
+const maxContent = 1000
 
 func (s *Server) registerMempool() {
 	s.methods["mempool_info"] = method(s.mempoolInfo)

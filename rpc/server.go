@@ -43,6 +43,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Chain == nil || cfg.Pool == nil {
 		return nil, errors.New("rpc: Chain and Pool are required")
 	}
+	// Tokens read from files often end in a newline; the header value is
+	// trimmed too, so trim here or the token could never match.
+	cfg.Token = strings.TrimSpace(cfg.Token)
 	if cfg.Token == "" {
 		return nil, errors.New("rpc: no token (configure one or use WriteCookie)")
 	}
@@ -213,6 +216,12 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
+	// The batch limit is applied before parsing: parsing a 5 MiB batch of
+	// tiny elements costs over a gigabyte of allocations.
+	if n := topLevelElements(body, s.cfg.MaxBatch+1); n > s.cfg.MaxBatch {
+		writeError(w, jrpc2.InvalidRequest, "batch too large: at most "+itoa(s.cfg.MaxBatch)+" calls")
+		return
+	}
 	reqs, err := jrpc2.ParseRequests(body)
 	if err != nil || len(reqs) == 0 {
 		if !json.Valid(body) {
@@ -268,4 +277,58 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// topLevelElements counts the elements of a top-level JSON array in body,
+// stopping at stop; a body that is not an array counts as one. It scans
+// bytes (strings and nesting accounted for) without allocating, so the
+// batch limit is enforced before anything is parsed.
+func topLevelElements(body []byte, stop int) int {
+	i := 0
+	for i < len(body) && (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r') {
+		i++
+	}
+	if i == len(body) || body[i] != '[' {
+		return 1
+	}
+	depth, count, inString, escaped, sawValue := 0, 0, false, false, false
+	for ; i < len(body); i++ {
+		c := body[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ',':
+			if depth == 1 {
+				count++
+				if count >= stop {
+					return count
+				}
+			}
+		}
+		if depth >= 1 && c != ' ' && c != '\t' && c != '\n' && c != '\r' && !(depth == 1 && (c == '[' || c == ',')) {
+			sawValue = true
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	if sawValue {
+		count++
+	}
+	return count
 }

@@ -245,6 +245,19 @@ func (ks *keystore) open(password []byte) (seed, encKey []byte, err error) {
 	return seed, encKey, nil
 }
 
+// authenticate checks the file's authentication tag with an already
+// derived key, so that no field (the next index included) was altered.
+func (ks *keystore) authenticate(encKey []byte) error {
+	aead, err := chacha20poly1305.NewX(encKey)
+	if err != nil {
+		return err
+	}
+	if _, err := aead.Open(nil, ks.nonce, ks.ciphertext, ks.additionalData()); err != nil {
+		return corrupt("keystore fails authentication: it has been tampered with or damaged")
+	}
+	return nil
+}
+
 // Store is a directory of wallets, one file per wallet named
 // <name>.wallet. Its methods are safe for concurrent use, and writers in
 // other processes are excluded with a lock file where the OS supports it.
@@ -368,6 +381,10 @@ func (s *Store) CreateFromMnemonic(name string, password []byte, net Network, mn
 func (s *Store) readKeystore(name string) (*keystore, error) {
 	if err := s.checkName(name); err != nil {
 		return nil, err
+	}
+	// Lstat first: opening a FIFO or device would block or read forever.
+	if st, err := os.Lstat(s.Path(name)); err == nil && !st.Mode().IsRegular() {
+		return nil, corrupt("wallet file %s is not a regular file", s.Path(name))
 	}
 	f, err := os.Open(s.Path(name))
 	if err != nil {

@@ -93,6 +93,11 @@ func (w *Wallet) NextAddress() (index uint32, addr types.Address, err error) {
 	if !bytes.Equal(disk.salt, w.ks.salt) || !bytes.Equal(disk.check, w.ks.check) || disk.net != w.ks.net {
 		return 0, types.Address{}, corrupt("wallet file %s was replaced by another wallet", w.store.Path(w.name))
 	}
+	// The index read back must be authenticated like the rest: an edited
+	// file could otherwise skip indexes or exhaust them.
+	if err := disk.authenticate(w.encKey); err != nil {
+		return 0, types.Address{}, err
+	}
 	next := max(disk.nextIndex, w.ks.nextIndex)
 	for {
 		if next > MaxAddressIndex {
