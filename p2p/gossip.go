@@ -460,10 +460,17 @@ func (g *gossip) validateBlock(_ context.Context, from peer.ID, msg *pubsub.Mess
 			n.sync.requestAncestors(from, res.MissingParent)
 		}
 		return pubsub.ValidationIgnore
-	case err == nil:
+	case err == nil && res.MainChain:
 		n.peers.noteBest(from, blk.Header.Height)
 		msg.ValidatorData = blk
 		return pubsub.ValidationAccept
+	case err == nil:
+		// Stored on a side chain after header and sanity checks only: its
+		// transactions were not applied, so relaying it could get this
+		// node penalised by peers for whom it extends the tip and fails.
+		// If its branch wins, the block that tips the balance is relayed
+		// and peers fetch the rest by sync.
+		return pubsub.ValidationIgnore
 	case res2 == pubsub.ValidationReject:
 		n.Misbehaving(from, points, "invalid block "+hash.String()+": "+err.Error())
 	default:

@@ -37,11 +37,16 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// listen holds the addresses Start listens on.
+	listen []ma.Multiaddr
+
 	mu sync.Mutex
 	// statusListeners hear every peer status; guarded by mu.
 	statusListeners []func(peer.ID, PeerStatus)
-	// started is set by Start; guarded by mu.
+	// started is set by Start, closing by Close; guarded by mu, which
+	// also orders goRun's wg.Add before Close's wg.Wait.
 	started bool
+	closing bool
 }
 
 // New creates the host (listening at once) without starting any service.
@@ -63,9 +68,20 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	listen := make([]ma.Multiaddr, 0, len(cfg.Listen))
+	for _, a := range cfg.Listen {
+		m, err := ma.NewMultiaddr(a)
+		if err != nil {
+			return nil, fmt.Errorf("p2p listen address %q: %w", a, err)
+		}
+		listen = append(listen, m)
+	}
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(cfg.Listen...),
+		// Listening starts in Start, once the protocol handlers are set:
+		// a peer that dialled earlier would find no status protocol and
+		// take this node for one of another network.
+		libp2p.NoListenAddrs,
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(bans),
 		libp2p.UserAgent("ledgerd"),
@@ -81,12 +97,13 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("p2p host: %w", err)
 	}
 	n := &Node{
-		cfg:   cfg,
-		names: namesFor(cfg.Chain.GenesisHash()),
-		log:   cfg.Logger,
-		host:  h,
-		bans:  bans,
-		peers: newPeerSet(cfg.Clock),
+		cfg:    cfg,
+		names:  namesFor(cfg.Chain.GenesisHash()),
+		log:    cfg.Logger,
+		host:   h,
+		bans:   bans,
+		peers:  newPeerSet(cfg.Clock),
+		listen: listen,
 	}
 	return n, nil
 }
@@ -114,15 +131,24 @@ func (n *Node) Start(ctx context.Context) error {
 	if n.gossip, err = n.startGossip(); err != nil {
 		return err
 	}
+	if err := n.host.Network().Listen(n.listen...); err != nil {
+		return fmt.Errorf("p2p listen: %w", err)
+	}
 	if err := n.startDiscovery(); err != nil {
 		return err
 	}
-	n.every(latencyTagInterval, n.tagByLatency)
+	n.every(latencyTagInterval, func() {
+		n.tagByLatency()
+		n.peers.prune()
+	})
 	return nil
 }
 
 // Close stops every service and the host.
 func (n *Node) Close() error {
+	n.mu.Lock()
+	n.closing = true
+	n.mu.Unlock()
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -212,15 +238,19 @@ func (n *Node) connected(c network.Conn) {
 	})
 }
 
+// disconnected forgets a gone peer's status but not its misbehaviour
+// score, which decays: disconnecting must not wipe a peer's record.
 func (n *Node) disconnected(nw network.Network, c network.Conn) {
 	if nw.Connectedness(c.RemotePeer()) != network.Connected {
-		n.peers.remove(c.RemotePeer())
+		n.peers.forgetStatus(c.RemotePeer())
 	}
 }
 
 // goRun runs fn on a goroutine Close waits for.
 func (n *Node) goRun(fn func()) {
-	if n.ctx == nil || n.ctx.Err() != nil {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closing || n.ctx == nil || n.ctx.Err() != nil {
 		return
 	}
 	n.wg.Add(1)

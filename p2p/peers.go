@@ -116,6 +116,28 @@ func decayed(score float64, elapsed time.Duration) float64 {
 	return score * math.Exp2(-elapsed.Seconds()/scoreHalfLife.Seconds())
 }
 
+// forgetStatus drops a peer's status, keeping its score until it decays.
+func (s *peerSet) forgetStatus(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pi := s.peers[p]; pi != nil {
+		pi.status, pi.hasStatus = PeerStatus{}, false
+	}
+}
+
+// prune drops entries of peers without a status whose score has decayed
+// below one point, so records of departed peers do not accumulate.
+func (s *peerSet) prune() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock()
+	for p, pi := range s.peers {
+		if !pi.hasStatus && decayed(pi.score, now.Sub(pi.scoreAt)) < 1 {
+			delete(s.peers, p)
+		}
+	}
+}
+
 func (s *peerSet) remove(p peer.ID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -273,7 +273,7 @@ func readTimedFrame(r deadlineReader, max int, wait time.Duration) ([]byte, erro
 func frameReadError(err error) error {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return protocolError(ErrMalformed, "stream ended inside a frame")
+		return protocolError(ErrStreamClosed, "stream ended inside a frame")
 	case isTimeout(err):
 		return protocolError(ErrTimeout, "peer did not answer in time")
 	}

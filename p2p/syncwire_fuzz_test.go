@@ -167,7 +167,7 @@ func FuzzReadTimedFrame(f *testing.F) {
 				return
 			}
 			if err != nil {
-				wantPeerError(t, err, ErrMalformed, ErrFrameTooLarge)
+				wantPeerError(t, err, ErrMalformed, ErrFrameTooLarge, ErrStreamClosed)
 				if errors.Is(err, ErrFrameTooLarge) && before-r.Len() > 10 {
 					t.Fatalf("read %d bytes of a refused frame", before-r.Len())
 				}

@@ -30,6 +30,11 @@ const (
 	ErrProtocol = ErrorKind("ErrProtocol")
 	// ErrTimeout: the peer did not answer in time.
 	ErrTimeout = ErrorKind("ErrTimeout")
+	// ErrStreamClosed: the stream ended before or inside a frame. Peers
+	// disconnect for honest reasons (shutdown, connection trimming), so
+	// this costs no score; a peer that truncates on purpose only wastes
+	// its own connection.
+	ErrStreamClosed = ErrorKind("ErrStreamClosed")
 )
 
 // ProtocolError is a peer's protocol failure.
@@ -62,7 +67,7 @@ func readFrame(r io.Reader, max int) ([]byte, error) {
 	case errors.Is(err, msgio.ErrMsgTooLarge):
 		return nil, protocolError(ErrFrameTooLarge, "frame larger than %d bytes", max)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, protocolError(ErrMalformed, "stream ended inside a frame")
+		return nil, protocolError(ErrStreamClosed, "stream ended inside a frame")
 	case err != nil:
 		if isTimeout(err) {
 			return nil, protocolError(ErrTimeout, "peer did not answer in time")
