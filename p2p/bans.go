@@ -37,6 +37,9 @@ type banList struct {
 	clock func() time.Time
 	log   *slog.Logger
 
+	// max bounds the list (maxBans; smaller in tests).
+	max int
+
 	mu sync.Mutex
 	// bans is guarded by mu.
 	bans map[peer.ID]Ban
@@ -48,7 +51,7 @@ type banList struct {
 // loadBanList reads path. A missing file is an empty list; an unreadable
 // one is moved aside with a warning rather than keeping the node down.
 func loadBanList(path string, clock func() time.Time, log *slog.Logger) (*banList, error) {
-	b := &banList{path: path, clock: clock, log: log, bans: map[peer.ID]Ban{}}
+	b := &banList{path: path, clock: clock, log: log, bans: map[peer.ID]Ban{}, max: maxBans}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return b, nil
@@ -94,12 +97,26 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxBans bounds the ban list: peer ids cost nothing to make, so a flood
+// of misbehaving identities must not grow it (and every save) for ever.
+// When full, the ban closest to expiry makes room.
+const maxBans = 10_000
+
 // ban adds or extends a ban and persists the list.
 func (b *banList) ban(p peer.ID, d time.Duration, reason string) error {
 	b.mu.Lock()
 	until := b.clock().Add(d)
 	if old, ok := b.bans[p]; ok && old.Until.After(until) {
 		until = old.Until
+	}
+	if _, ok := b.bans[p]; !ok && len(b.bans) >= b.max {
+		var soonest peer.ID
+		for q, ban := range b.bans {
+			if soonest == "" || ban.Until.Before(b.bans[soonest].Until) {
+				soonest = q
+			}
+		}
+		delete(b.bans, soonest)
 	}
 	b.bans[p] = Ban{Peer: p, Until: until, Reason: reason}
 	b.mu.Unlock()

@@ -54,6 +54,14 @@ func (n *Node) localStatus() PeerStatus {
 func (n *Node) handleStatus(s network.Stream) {
 	defer s.Close()
 	setDeadline(s, streamDeadline)
+	// One handshake per connection: a peer that keeps re-announcing
+	// itself (say, ever more work, to stay the sync source while serving
+	// nothing) pays for each extra one.
+	if _, ok := n.peers.status(s.Conn().RemotePeer()); ok {
+		n.Misbehaving(s.Conn().RemotePeer(), ScoreProtocol, "repeated status handshake")
+		s.Reset()
+		return
+	}
 	raw, err := readFrame(s, statusSize)
 	if err != nil {
 		n.protocolFailure(s.Conn().RemotePeer(), err)
