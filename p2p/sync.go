@@ -176,6 +176,9 @@ type syncPeer struct {
 	// nothing better: it is not asked again until our tip or its status
 	// changes.
 	exhaustedAt types.Hash
+	// exhaustedWork is the work it claimed then: only a higher claim makes
+	// it a candidate again (re-announcing the same or less changes nothing).
+	exhaustedWork *big.Int
 	// noMoreFrom is the lowest height it said it did not have in the
 	// current session (0: none).
 	noMoreFrom uint32
@@ -615,7 +618,9 @@ func (s *syncer) gotStatus(p peer.ID, st PeerStatus) {
 	sp.hasStatus = true
 	if st.TotalWork != nil && st.TotalWork.Cmp(sp.work) != 0 {
 		sp.work = new(big.Int).Set(st.TotalWork)
-		sp.exhaustedAt = types.Hash{}
+		if sp.exhaustedWork == nil || sp.work.Cmp(sp.exhaustedWork) > 0 {
+			sp.exhaustedAt = types.Hash{}
+		}
 	}
 	sp.height = max(sp.height, st.Height)
 }
@@ -831,9 +836,14 @@ func (s *syncer) endSession(complete bool) {
 	tip := s.chain.Tip()
 	if sp := s.peers[sess.source]; sp != nil && sess.exhausted && sp.work.Cmp(tip.TotalWork) > 0 {
 		// It claimed more work than we now have, yet had nothing more
-		// for us: do not ask it again until our tip or its status
-		// changes.
+		// for us: do not ask it again until our tip changes or it claims
+		// more. Having served nothing at all, it claimed work it does
+		// not have: that costs it.
 		sp.exhaustedAt = tip.Hash
+		sp.exhaustedWork = new(big.Int).Set(sp.work)
+		if sess.connected == 0 && !sess.ancestors {
+			s.n.Misbehaving(sess.source, ScoreProtocol, "claimed more work than it could serve")
+		}
 	}
 	if complete && sess.connected > 0 {
 		secs := time.Since(sess.started).Seconds()

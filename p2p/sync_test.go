@@ -571,3 +571,25 @@ func TestSyncRequestAncestors(t *testing.T) {
 		t.Fatalf("fetched up to height %d, want 50", h)
 	}
 }
+
+// TestSyncEmptyClaimCosts: a peer claiming more work than ours that then
+// has no headers to show pays for the claim, and sync carries on from an
+// honest peer.
+func TestSyncEmptyClaimCosts(t *testing.T) {
+	g := chaingen.New(chaingen.Options{})
+	blocks := buildSyncChain(t, g, g.Genesis.Hash, 20, "main")
+	tip := blocks[len(blocks)-1].Hash()
+	a := newTestNode(t, g, nodeOpts{})
+	processAll(t, a.chain, blocks)
+	work := new(big.Int).Mul(a.chain.Tip().TotalWork, big.NewInt(4))
+	liar := newSyncRawPeer(t, g, &PeerStatus{Genesis: g.Genesis.Hash, Best: types.Hash{1}, Height: 500, TotalWork: work})
+	liar.serveHeaders(func(*getHeaders) []types.Header { return nil })
+
+	l := newTestNode(t, g, nodeOpts{})
+	connectTo(t, l, liar.addr())
+	waitFor(t, 10*time.Second, "the empty claim to cost the liar", func() bool {
+		return l.node.peers.score(liar.h.ID()) >= ScoreProtocol-1
+	})
+	connectTo(t, l, a.addr())
+	waitTip(t, l, tip, 20*time.Second)
+}
