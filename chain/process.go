@@ -246,19 +246,17 @@ func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
 // connectNode connects n, the child of the tip, loading its body from disk
 // unless blk is given.
 func (c *Chain) connectNode(n *blockNode, blk *types.Block) error {
-	if blk == nil {
-		var err error
-		if blk, err = c.loadBlock(n.hash); err != nil {
-			return err
-		}
-		// A body swapped or damaged on disk must not condemn the block.
-		if blk.Hash() != n.hash {
-			return corrupt("stored body of block %s has another header", n.hash)
-		}
+	if blk != nil { // passed CheckBlockSanity in acceptBlock just now
+		return c.connectBlock(n, blk, blk.TxHashes(), false)
 	}
+	blk, err := c.loadBlock(n.hash)
+	if err != nil {
+		return err
+	}
+	// A body swapped or damaged on disk must not condemn the block.
 	txids := blk.TxHashes()
-	if types.MerkleRoot(txids) != n.header.TxRoot {
-		return corrupt("stored body of block %s does not match its transaction root", n.hash)
+	if blk.Hash() != n.hash || types.MerkleRoot(txids) != n.header.TxRoot {
+		return corrupt("stored body of block %s does not match its header", n.hash)
 	}
 	return c.connectBlock(n, blk, txids, false)
 }

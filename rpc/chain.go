@@ -125,11 +125,7 @@ func (s *Server) blockJSON(b *types.Block, full bool) Block {
 }
 
 func (s *Server) blockAdmin(r *jrpc2.Request, fn func(types.Hash) error) (any, error) {
-	var hs string
-	if err := bind(r, req("hash", &hs)); err != nil {
-		return nil, err
-	}
-	h, err := parseHash("hash", hs)
+	h, err := hashParam(r)
 	if err != nil {
 		return nil, err
 	}

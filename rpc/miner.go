@@ -153,11 +153,7 @@ func hashes(hs []types.Hash) []string {
 }
 
 func (s *Server) minerSubmit(_ context.Context, r *jrpc2.Request) (any, error) {
-	var raw string
-	if err := bind(r, req("rawBlock", &raw)); err != nil {
-		return nil, err
-	}
-	b, err := parseHex("rawBlock", raw)
+	b, err := hexParam(r, "rawBlock")
 	if err != nil {
 		return nil, err
 	}

@@ -123,3 +123,21 @@ func (s *Server) parseAddress(name, a string) (types.Address, error) {
 }
 
 func (s *Server) bech32(a types.Address) string { return a.Bech32(s.cfg.Chain.Params().AddressPrefix) }
+
+// hashParam reads the one required parameter "hash" of a call.
+func hashParam(r *jrpc2.Request) (types.Hash, error) {
+	var hs string
+	if err := bind(r, req("hash", &hs)); err != nil {
+		return types.Hash{}, err
+	}
+	return parseHash("hash", hs)
+}
+
+// hexParam reads the one required hex parameter name of a call.
+func hexParam(r *jrpc2.Request, name string) ([]byte, error) {
+	var raw string
+	if err := bind(r, req(name, &raw)); err != nil {
+		return nil, err
+	}
+	return parseHex(name, raw)
+}

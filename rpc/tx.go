@@ -111,11 +111,7 @@ func (s *Server) txJSON(tx *types.Tx) *Tx {
 }
 
 func (s *Server) getTransaction(_ context.Context, r *jrpc2.Request) (any, error) {
-	var hs string
-	if err := bind(r, req("hash", &hs)); err != nil {
-		return nil, err
-	}
-	h, err := parseHash("hash", hs)
+	h, err := hashParam(r)
 	if err != nil {
 		return nil, err
 	}
@@ -140,11 +136,7 @@ func (s *Server) getTransaction(_ context.Context, r *jrpc2.Request) (any, error
 }
 
 func (s *Server) txSend(_ context.Context, r *jrpc2.Request) (any, error) {
-	var raw string
-	if err := bind(r, req("rawTx", &raw)); err != nil {
-		return nil, err
-	}
-	b, err := parseHex("rawTx", raw)
+	b, err := hexParam(r, "rawTx")
 	if err != nil {
 		return nil, err
 	}
@@ -171,11 +163,7 @@ func (s *Server) txSend(_ context.Context, r *jrpc2.Request) (any, error) {
 }
 
 func (s *Server) txStatus(_ context.Context, r *jrpc2.Request) (any, error) {
-	var hs string
-	if err := bind(r, req("hash", &hs)); err != nil {
-		return nil, err
-	}
-	h, err := parseHash("hash", hs)
+	h, err := hashParam(r)
 	if err != nil {
 		return nil, err
 	}
