@@ -26,6 +26,9 @@ const (
 	// ErrBadAddress: a template was asked for the zero address, which no
 	// coinbase may pay (consensus.ErrBadRecipient).
 	ErrBadAddress = ErrorKind("ErrBadAddress")
+	// ErrBadThreads: StartThreads was asked for fewer than 1 or more than
+	// MaxThreads threads.
+	ErrBadThreads = ErrorKind("ErrBadThreads")
 )
 
 // Error is a miner failure of a given kind.

@@ -45,6 +45,8 @@ type Miner struct {
 	newFees atomic.Uint64
 	// found counts blocks this miner solved and the chain accepted.
 	found atomic.Uint64
+	// threads is the current run's thread count, 0 when stopped.
+	threads atomic.Int64
 
 	tipCh  chan struct{} // cap 1: the tip changed
 	poolCh chan struct{} // cap 1: the pool gained fees
@@ -62,8 +64,11 @@ type Miner struct {
 
 // run is one Start..Stop cycle of the controller and the threads.
 type run struct {
-	quit chan struct{}  // closed by Stop
-	wg   sync.WaitGroup // the controller and the threads
+	// threads is the number of hashing goroutines of this run; fixed for
+	// the run, so threads never overlap extra nonces.
+	threads int
+	quit    chan struct{}  // closed by Stop
+	wg      sync.WaitGroup // the controller and the threads
 	// stopping is set by the Stop that closed quit; guarded by Miner.mu.
 	stopping bool
 	// stopped is closed once the goroutines have returned, for other
@@ -177,25 +182,39 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// Start starts the controller and the hashing threads. It fails with
-// ErrRunning while a run is active, including one a concurrent Stop has
-// not finished stopping.
-func (m *Miner) Start() error {
+// MaxThreads bounds the hashing goroutines one miner runs.
+const MaxThreads = 1024
+
+// Start starts the controller and Config.Threads hashing threads. It
+// fails with ErrRunning while a run is active, including one a concurrent
+// Stop has not finished stopping.
+func (m *Miner) Start() error { return m.StartThreads(m.cfg.Threads) }
+
+// StartThreads is Start with n hashing threads for this run (1 to
+// MaxThreads; the next Start goes back to Config.Threads).
+func (m *Miner) StartThreads(n int) error {
+	if n < 1 || n > MaxThreads {
+		return minerError(ErrBadThreads, "threads must be between 1 and %d, not %d", MaxThreads, n)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.run != nil {
 		return minerError(ErrRunning, "miner is running (or still stopping)")
 	}
-	r := &run{quit: make(chan struct{}), stopped: make(chan struct{})}
+	r := &run{threads: n, quit: make(chan struct{}), stopped: make(chan struct{})}
 	m.run = r
-	r.wg.Add(1 + m.cfg.Threads)
+	m.threads.Store(int64(n))
+	r.wg.Add(1 + n)
 	go m.controller(r)
-	for i := 0; i < m.cfg.Threads; i++ {
+	for i := 0; i < n; i++ {
 		go m.worker(i, r)
 	}
-	m.log.Info("miner: started", "threads", m.cfg.Threads)
+	m.log.Info("miner: started", "threads", n)
 	return nil
 }
+
+// Threads is the number of hashing threads running, 0 when stopped.
+func (m *Miner) Threads() int { return int(m.threads.Load()) }
 
 // Stop stops hashing and waits for the threads; a concurrent Stop waits
 // too. The miner can be started again once it returns. OnBlock must not
@@ -218,6 +237,7 @@ func (m *Miner) Stop() {
 	m.gen.Add(1)
 	r.wg.Wait()
 	m.rate.Store(0)
+	m.threads.Store(0)
 	m.mu.Lock()
 	m.run = nil
 	m.mu.Unlock()
@@ -397,7 +417,7 @@ func (m *Miner) worker(id int, r *run) {
 		if w == nil {
 			return
 		}
-		m.mine(h, w, id)
+		m.mine(h, w, id, r.threads)
 	}
 }
 
@@ -409,10 +429,10 @@ func threadExtra(id, threads int, round uint64) uint64 {
 }
 
 // mine hashes w until it is solved or goes stale.
-func (m *Miner) mine(h *hasher, w *work, id int) {
+func (m *Miner) mine(h *hasher, w *work, id, threads int) {
 	t := w.tmpl
 	for round := uint64(0); ; round++ {
-		extra := threadExtra(id, m.cfg.Threads, round)
+		extra := threadExtra(id, threads, round)
 		cb := *t.Block.Txs[0]
 		cb.Memo = coinbaseMemo(m.cfg.CoinbaseTag, extra)
 		hdr := t.Block.Header

@@ -639,3 +639,40 @@ func marshal(h *hasher) ([]byte, error) {
 	type marshaler interface{ MarshalBinary() ([]byte, error) }
 	return h.d.(marshaler).MarshalBinary()
 }
+
+// TestStartThreads runs the miner with a thread count other than the
+// configured one, refuses counts out of range, and goes back to the
+// configured count on the next Start.
+func TestStartThreads(t *testing.T) {
+	f := newFixture(t, chaingen.Options{Accounts: 1})
+	m := f.newMiner(func(c *Config) { c.Threads = 1 })
+	for _, n := range []int{0, -1, MaxThreads + 1} {
+		if err := m.StartThreads(n); !errors.Is(err, ErrBadThreads) {
+			t.Fatalf("StartThreads(%d): %v, want ErrBadThreads", n, err)
+		}
+	}
+	if m.Threads() != 0 {
+		t.Fatalf("stopped miner reports %d threads", m.Threads())
+	}
+	if err := m.StartThreads(3); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Threads(); got != 3 {
+		t.Fatalf("Threads() = %d, want 3", got)
+	}
+	if err := m.StartThreads(2); !errors.Is(err, ErrRunning) {
+		t.Fatalf("StartThreads while running: %v", err)
+	}
+	waitFor(t, "a block mined by 3 threads", 10*time.Second, func() bool { return f.c.Tip().Height >= 2 })
+	m.Stop()
+	if m.Threads() != 0 {
+		t.Fatalf("after Stop: %d threads", m.Threads())
+	}
+	if err := m.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Threads(); got != 1 {
+		t.Fatalf("Start after StartThreads(3): %d threads, want the configured 1", got)
+	}
+	m.Stop()
+}

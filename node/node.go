@@ -138,7 +138,10 @@ func (n *Node) build() error {
 		}
 		n.net = net
 	}
-	if !n.cfg.Mine {
+	// Without --mine the miner is still built (not started) when RPC is
+	// on: external miners use miner_getTemplate and miner_submitBlock,
+	// and miner_start can start it later.
+	if !n.cfg.Mine && n.cfg.NoRPC {
 		return nil
 	}
 	addr, err := n.minerAddress()
@@ -158,7 +161,9 @@ func (n *Node) build() error {
 		return err
 	}
 	n.miner = m
-	n.log.Info("mining", "threads", n.cfg.MinerThreads, "address", addr.Bech32(n.cfg.Genesis.Params.AddressPrefix))
+	if n.cfg.Mine {
+		n.log.Info("mining", "threads", n.cfg.MinerThreads, "address", addr.Bech32(n.cfg.Genesis.Params.AddressPrefix))
+	}
 	return nil
 }
 
@@ -221,7 +226,8 @@ func (n *Node) Chain() *chain.Chain { return n.chain }
 // Pool returns the node's transaction pool.
 func (n *Node) Pool() *mempool.Pool { return n.pool }
 
-// Miner returns the node's miner, or nil when not mining.
+// Miner returns the node's miner (started only with Config.Mine), or nil
+// when the node neither mines nor serves RPC.
 func (n *Node) Miner() *miner.Miner { return n.miner }
 
 // Run starts the services, serves until ctx is cancelled, then stops them
@@ -234,7 +240,7 @@ func (n *Node) Run(ctx context.Context) error {
 		}
 		n.log.Info("network started", "peerId", n.net.ID(), "listen", strings.Join(n.net.Addrs(), " "))
 	}
-	if n.miner != nil {
+	if n.miner != nil && n.cfg.Mine {
 		if err := n.miner.Start(); err != nil {
 			n.closeAll()
 			return err
@@ -263,7 +269,7 @@ func (n *Node) startRPC() error {
 	rc.Chain, rc.Pool = n.chain, n.pool
 	// Only non-nil parts: a nil *miner.Miner in the interface is not nil.
 	if n.miner != nil {
-		rc.Miner, rc.MinerRunning = n.miner, true
+		rc.Miner = n.miner
 	}
 	if n.net != nil {
 		rc.Network = n.net

@@ -55,7 +55,12 @@ type Pool interface {
 // Miner is the CPU miner and template builder (*miner.Miner).
 type Miner interface {
 	Start() error
+	// StartThreads starts with n hashing threads instead of the
+	// configured number.
+	StartThreads(n int) error
 	Stop()
+	// Threads is the number of hashing threads running, 0 when stopped.
+	Threads() int
 	HashRate() float64
 	Hashes() uint64
 	Found() uint64
@@ -100,8 +105,6 @@ type Config struct {
 	Pool    Pool
 	Miner   Miner
 	Network Network
-	// MinerRunning says whether Miner was started before the server.
-	MinerRunning bool
 
 	// Logger: slog.Default() if nil.
 	Logger *slog.Logger

@@ -16,6 +16,7 @@ type MinerStatus struct {
 	// Available is false when the node has no miner.
 	Available bool    `json:"available"`
 	Running   bool    `json:"running"`
+	Threads   int     `json:"threads"`  // hashing threads, 0 when stopped
 	HashRate  float64 `json:"hashRate"` // hashes per second
 	Hashes    uint64  `json:"hashes"`
 	Found     uint64  `json:"found"`
@@ -47,9 +48,6 @@ type SubmitResult struct {
 	Reorg     bool   `json:"reorg"`
 }
 
-// threadStarter is an optional Miner method for miner_start(threads).
-type threadStarter interface{ StartThreads(n int) error }
-
 func (s *Server) registerMiner() {
 	s.methods["miner_status"] = method(func(_ context.Context, r *jrpc2.Request) (any, error) {
 		if err := noParams(r); err != nil {
@@ -75,7 +73,8 @@ func (s *Server) minerStatus() MinerStatus {
 	if m == nil {
 		return MinerStatus{}
 	}
-	return MinerStatus{Available: true, Running: s.minerRun.Load(), HashRate: m.HashRate(), Hashes: m.Hashes(), Found: m.Found()}
+	return MinerStatus{Available: true, Running: m.Threads() > 0, Threads: m.Threads(),
+		HashRate: m.HashRate(), Hashes: m.Hashes(), Found: m.Found()}
 }
 
 func (s *Server) minerStart(_ context.Context, r *jrpc2.Request) (any, error) {
@@ -83,19 +82,20 @@ func (s *Server) minerStart(_ context.Context, r *jrpc2.Request) (any, error) {
 	if err := bind(r, opt("threads", &threads)); err != nil {
 		return nil, err
 	}
-	if threads < 0 || threads > 1024 {
-		return nil, invalidParams("parameter \"threads\" must be between 0 and 1024")
+	if threads < 0 || threads > miner.MaxThreads {
+		return nil, invalidParams("parameter \"threads\" must be between 0 and %d", miner.MaxThreads)
 	}
 	m, err := s.miner()
 	if err != nil {
 		return nil, err
 	}
 	if threads > 0 {
-		ts, ok := m.(threadStarter)
-		if !ok {
-			return nil, invalidParams("this miner's thread count is fixed at start-up (--miner.threads): omit \"threads\"")
+		// A running miner with another thread count is restarted with
+		// the count asked for.
+		if running := m.Threads(); running != 0 && running != threads {
+			m.Stop()
 		}
-		err = ts.StartThreads(threads)
+		err = m.StartThreads(threads)
 	} else {
 		err = m.Start()
 	}
@@ -103,7 +103,6 @@ func (s *Server) minerStart(_ context.Context, r *jrpc2.Request) (any, error) {
 	if err != nil && !errors.Is(err, miner.ErrRunning) {
 		return nil, fromErr(CodeRefused, err)
 	}
-	s.minerRun.Store(true)
 	return s.minerStatus(), nil
 }
 
@@ -116,7 +115,6 @@ func (s *Server) minerStop(_ context.Context, r *jrpc2.Request) (any, error) {
 		return nil, err
 	}
 	m.Stop()
-	s.minerRun.Store(false)
 	return s.minerStatus(), nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/mempool"
+	"github.com/ledger-node/ledger/miner"
 )
 
 func TestAuth(t *testing.T) {
@@ -437,11 +438,21 @@ func TestMinerMethods(t *testing.T) {
 		t.Errorf("after start %+v", ms)
 	}
 	s.ok("miner_start", nil, &ms) // already running: fine
-	s.fails("miner_start", []any{2}, -32602, ReasonBadParams)
+	s.ok("miner_start", []any{2}, &ms)
+	if !ms.Running || ms.Threads != 2 {
+		t.Errorf("miner_start(2) while running: %+v", ms)
+	}
+	s.fails("miner_start", []any{-1}, -32602, ReasonBadParams)
+	s.fails("miner_start", []any{miner.MaxThreads + 1}, -32602, ReasonBadParams)
 	s.ok("miner_stop", nil, &ms)
-	if ms.Running {
+	if ms.Running || ms.Threads != 0 {
 		t.Errorf("after stop %+v", ms)
 	}
+	s.ok("miner_start", map[string]any{"threads": 3}, &ms)
+	if !ms.Running || ms.Threads != 3 {
+		t.Errorf("miner_start(threads=3): %+v", ms)
+	}
+	s.ok("miner_stop", nil, &ms)
 
 	// Without a miner.
 	n := newStack(t, stackOpts{noMiner: true})

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/creachadair/jrpc2"
@@ -22,13 +21,12 @@ import (
 
 // Server is the JSON-RPC server.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	token    [sha256.Size]byte
-	methods  handler.Map
-	bridge   jhttp.Bridge
-	handler  http.Handler
-	minerRun atomic.Bool
+	cfg     Config
+	log     *slog.Logger
+	token   [sha256.Size]byte
+	methods handler.Map
+	bridge  jhttp.Bridge
+	handler http.Handler
 
 	mu   sync.Mutex
 	http *http.Server // guarded by mu
@@ -50,7 +48,6 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("rpc: no token (configure one or use WriteCookie)")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, token: sha256.Sum256([]byte(cfg.Token))}
-	s.minerRun.Store(cfg.MinerRunning)
 	s.methods = handler.Map{}
 	s.registerNode()
 	s.registerChain()
