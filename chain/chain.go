@@ -53,12 +53,21 @@ type Config struct {
 	// that the stored state matches the tip's commitment). It costs about
 	// a microsecond per account.
 	SkipStateCheck bool
+	// NoAddressIndex turns the address index (AddressTxs) off, saving two
+	// 29-byte keys per transfer in each block's batch (about 22 bytes per
+	// transaction once LevelDB has compacted them). A store opened with it
+	// drops an existing index; opened without it again, the store builds
+	// the index from the main chain's bodies before Open returns.
+	NoAddressIndex bool
 	// Logger receives progress and warnings; slog.Default() if nil.
 	Logger *slog.Logger
 	// CacheMiB and Handles size LevelDB's block cache and open files;
 	// LevelDB's defaults if zero.
 	CacheMiB int
 	Handles  int
+	// Observer, if not nil, hears the outcome of every ProcessBlock and
+	// ProcessRequestedBlock call (see Observer).
+	Observer Observer
 }
 
 // Chain is the block store, block index, account state and fork choice of

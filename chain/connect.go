@@ -83,8 +83,9 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 }
 
 // connectBatch holds everything connecting n writes: the body (with
-// storeBody), accounts, transaction index, undo data, main-chain record,
-// index record (idx) and the tip marker with the new commitment.
+// storeBody), accounts, transaction index, address index (unless
+// NoAddressIndex), undo data, main-chain record, index record (idx) and
+// the tip marker with the new commitment.
 func (c *Chain) connectBatch(n *blockNode, blk *types.Block, txids []types.Hash, delta *consensus.StateDelta, idx []byte, storeBody bool) *leveldb.Batch {
 	batch := new(leveldb.Batch)
 	if storeBody {
@@ -99,6 +100,9 @@ func (c *Chain) connectBatch(n *blockNode, blk *types.Block, txids []types.Hash,
 	}
 	for i, id := range txids {
 		batch.Put(hashKey(prefixTx, id), encodeTxLoc(TxLocation{Height: n.height, Index: uint32(i)}))
+	}
+	if !c.cfg.NoAddressIndex {
+		indexAddresses(batch, blk, n.height, false)
 	}
 	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(delta.Changes))
 	batch.Put(heightKey(n.height), n.hash[:])
@@ -154,6 +158,9 @@ func (c *Chain) disconnectTip() error {
 	}
 	for _, tx := range blk.Txs {
 		batch.Delete(hashKey(prefixTx, tx.Hash()))
+	}
+	if !c.cfg.NoAddressIndex {
+		indexAddresses(batch, blk, n.height, true)
 	}
 	batch.Delete(hashKey(prefixUndo, n.hash))
 	batch.Delete(heightKey(n.height))

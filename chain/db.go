@@ -18,6 +18,8 @@ import (
 //	'T' || tx id        -> height (4) || index in block (4), main chain only
 //	'A' || address      -> balance (8) || nonce (8); absent when empty
 //	'U' || block hash   -> undo: count (4) || count x (address || balance || nonce) before the block
+//	'X' || address || height (4) || index in block (4) -> nothing: the address index, main chain only (addrindex.go)
+//	'Y'                 -> address index version (1), present when the address index is complete
 //
 // The tip marker 'S' is written in the same batch as the state it describes,
 // so the database is always at exactly one tip.
@@ -30,6 +32,9 @@ const (
 	prefixTx      = 'T'
 	prefixAccount = 'A'
 	prefixUndo    = 'U'
+	prefixAddrTx  = 'X'
+	// addrIndexReadyKey is a key of one byte, not a prefix.
+	addrIndexReadyKey = 'Y'
 )
 
 // schemaVersion changes when the layout above changes incompatibly.

@@ -1,6 +1,7 @@
 // Package chain is the node's chain store: block bodies, the block index
-// with cumulative work, the main chain, the transaction index, account state
-// and undo data, all in one LevelDB database; fork choice by most cumulative
+// with cumulative work, the main chain, the transaction index, the address
+// index, account state and undo data, all in one LevelDB database (the key
+// schema is in db.go); fork choice by most cumulative
 // work with reorganisation; a bounded pool of orphan blocks; a signature
 // cache; notifications of connected and disconnected blocks; and operator
 // tools (Reindex, InvalidateBlock, ReconsiderBlock).
@@ -10,13 +11,27 @@
 // the rules in order and stores the result.
 //
 // Crash safety: connecting or disconnecting a block is one LevelDB batch
-// holding the account changes, the transaction index, the undo data, the
-// main-chain record and the tip marker, written with Sync. A kill at any
+// holding the account changes, the transaction index, the address index,
+// the undo data, the main-chain record and the tip marker, written with
+// Sync. A kill at any
 // instant leaves the database at the old tip or the new one. Open checks
 // that the tip marker, the main chain, the commitment and (unless skipped)
 // every stored account agree, fails with ErrCorruptDB if not, and finishes
 // a reorganisation a crash interrupted. A reorganisation of depth d is d
 // disconnect batches and then the connect batches, each durable on its own.
+//
+// Address index (addrindex.go): for every main-chain transaction, an entry
+// under its sender (transfers) and its recipient (transfers and
+// coinbases), once for a self-transfer, keyed by address, height and
+// position. AddressTxs pages through an address's history newest first
+// with an opaque cursor (ParseAddressCursor refuses a malformed one with
+// ErrBadCursor), reading one snapshot so that an answer describes one tip.
+// It is on by default; with Config.NoAddressIndex the store drops it at
+// open and AddressTxs fails with ErrIndexUnavailable. A marker records
+// that the index is complete: a store opened with the index after running
+// without it (or after a crash in the middle of building it) builds it
+// from the main chain's bodies before Open returns. Reindex rebuilds it
+// with everything else.
 //
 // Validation: a block is checked in stages (see package consensus). The
 // header's proof of work is checked before anything is stored, including
@@ -47,11 +62,15 @@
 // (ProcessBlock, ProcessRequestedBlock, InvalidateBlock, ReconsiderBlock)
 // are serialised by processMu; reads take mu (or the orphan pool's lock)
 // briefly and are not blocked by validation or disk writes. Notifications are delivered in order on the changing
-// goroutine after the change is durable (see Subscribe).
+// goroutine after the change is durable (see Subscribe). Config.Observer,
+// for metrics, hears each ProcessBlock and ProcessRequestedBlock outcome
+// on the caller's goroutine after the lock is released and the
+// notifications are delivered; it must be quick, as the caller waits.
 //
 // Errors: consensus failures are *consensus.RuleError values, unchanged;
 // the store's own conditions are *Error values with an ErrorKind
 // (ErrDuplicateBlock, ErrKnownInvalid, ErrUnknownBlock, ErrGenesisMismatch,
 // ErrCorruptDB, ErrStorage, ErrInsufficientWork, ErrClosed,
-// ErrInvalidateGenesis), matched with errors.Is.
+// ErrInvalidateGenesis, ErrIndexUnavailable, ErrBadCursor, ErrBadLimit),
+// matched with errors.Is.
 package chain

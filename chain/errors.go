@@ -37,6 +37,13 @@ const (
 	ErrClosed = ErrorKind("ErrClosed")
 	// ErrInvalidateGenesis: the genesis block cannot be invalidated.
 	ErrInvalidateGenesis = ErrorKind("ErrInvalidateGenesis")
+	// ErrIndexUnavailable: the query needs the address index, and the
+	// store runs without it (Config.NoAddressIndex).
+	ErrIndexUnavailable = ErrorKind("ErrIndexUnavailable")
+	// ErrBadCursor: an address-history cursor that does not decode.
+	ErrBadCursor = ErrorKind("ErrBadCursor")
+	// ErrBadLimit: a query's limit is out of its range.
+	ErrBadLimit = ErrorKind("ErrBadLimit")
 )
 
 // Error is a chain store failure of a given kind.

@@ -57,7 +57,10 @@ func (c *Chain) load() error {
 	defer c.processMu.Unlock()
 	err = c.restoreBestValidChain()
 	c.pending = nil
-	return err
+	if err != nil {
+		return err
+	}
+	return c.prepareAddressIndex()
 }
 
 func (c *Chain) initGenesis() error {
@@ -76,6 +79,11 @@ func (c *Chain) initGenesis() error {
 		batch.Put(accountKey(a.Addr), encodeAccount(consensus.Account{Balance: a.Balance}))
 	}
 	batch.Put([]byte{prefixTip}, encodeTip(g.Hash, &g.Commitment))
+	if !c.cfg.NoAddressIndex {
+		// The genesis block has no transactions: the index of a new
+		// store is complete, and stays so block by block.
+		batch.Put([]byte{addrIndexReadyKey}, []byte{addrIndexVersion})
+	}
 	if err := c.db.Write(batch, syncWrite); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package chain
 import (
 	"errors"
 	"math/big"
+	"time"
 
 	"github.com/syndtr/goleveldb/leveldb"
 	"github.com/syndtr/goleveldb/leveldb/opt"
@@ -47,10 +48,18 @@ func (c *Chain) ProcessRequestedBlock(blk *types.Block) (ProcessResult, error) {
 	return c.processBlock(blk, true)
 }
 
-func (c *Chain) processBlock(blk *types.Block, requested bool) (ProcessResult, error) {
+func (c *Chain) processBlock(blk *types.Block, requested bool) (result ProcessResult, resultErr error) {
+	var elapsed time.Duration
+	if obs := c.cfg.Observer; obs != nil {
+		// Deferred first, so it runs last: after the unlock and the
+		// notifications.
+		defer func() { obs.BlockProcessed(result, resultErr, elapsed) }()
+	}
 	c.processMu.Lock()
 	defer c.processMu.Unlock()
 	defer c.deliverNotifications(c.tipNode())
+	start := time.Now() // see Observer: a measurement, not Config.Clock
+	defer func() { elapsed = time.Since(start) }()
 	hash := blk.Hash()
 	res := ProcessResult{Hash: hash}
 	if err := c.checkUsable(); err != nil {

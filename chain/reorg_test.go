@@ -49,7 +49,7 @@ func rgExtend(g *chaingen.Generator, parent types.Hash, n int, tag string, extra
 func rgTip(blocks []*types.Block) types.Hash { return blocks[len(blocks)-1].Hash() }
 
 // rgRecordPrefixes are the tables that depend only on the main chain.
-var rgRecordPrefixes = []byte{prefixAccount, prefixTx, prefixHeight, prefixUndo, prefixTip}
+var rgRecordPrefixes = []byte{prefixAccount, prefixTx, prefixHeight, prefixUndo, prefixTip, prefixAddrTx, addrIndexReadyKey}
 
 func rgRecords(t testing.TB, c *Chain, prefix byte) map[string][]byte {
 	t.Helper()

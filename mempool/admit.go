@@ -64,6 +64,9 @@ func (p *Pool) Add(tx *types.Tx) error {
 	if err == nil {
 		err = p.admit(c, true)
 	}
+	if obs := p.cfg.Observer; obs != nil {
+		obs.TxProcessed(err)
+	}
 	if err != nil {
 		p.noteRefusal(c, err)
 		return err
@@ -107,6 +110,9 @@ func (p *Pool) AddBatch(txs []*types.Tx) []error {
 			p.noteRefusal(c, errs[i])
 		} else {
 			acc = append(acc, c.accepted())
+		}
+		if obs := p.cfg.Observer; obs != nil {
+			obs.TxProcessed(errs[i])
 		}
 	}
 	p.notify(acc)

@@ -77,6 +77,9 @@ type Config struct {
 	Clock func() time.Time
 	// Logger receives warnings and debug traces; slog.Default() if nil.
 	Logger *slog.Logger
+	// Observer, if not nil, hears the outcome of every transaction
+	// offered (see Observer).
+	Observer Observer
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -67,7 +67,9 @@
 // pool state and is held only for map and heap work and the occasional
 // account read; signature checks run outside it on the caller's goroutine
 // (or on VerifyWorkers goroutines in AddBatch and Load). Subscribers are
-// called after the lock is released.
+// called after the lock is released. Config.Observer, for metrics, hears
+// the outcome of each transaction offered through Add, AddBatch or Load on
+// the caller's goroutine with no lock held; it must be quick.
 //
 // Errors: a refusal is either a *consensus.RuleError whose kind passes
 // through unchanged, or a *PolicyError with an ErrorKind of this package;

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/decred/dcrd/dcrec/secp256k1/v4"
@@ -17,6 +18,7 @@ import (
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/genesis"
 	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/internal/metrics"
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/miner"
 	"github.com/ledger-node/ledger/p2p"
@@ -53,6 +55,11 @@ type Config struct {
 	// start. NoRPC runs without it.
 	RPC   rpc.Config
 	NoRPC bool
+	// MetricsAddr, if not empty, is where Prometheus metrics are served
+	// (http://MetricsAddr/metrics); MetricsPprof adds /debug/pprof/ there.
+	// Neither is authenticated: keep them on loopback.
+	MetricsAddr  string
+	MetricsPprof bool
 	// Logger receives everything the node reports.
 	Logger *slog.Logger
 	// Clock is local time; time.Now if nil.
@@ -70,6 +77,11 @@ type Node struct {
 	rpc   *rpc.Server
 	// cookie: the RPC token was written to <datadir>/rpc.cookie.
 	cookie bool
+	// metrics is nil without Config.MetricsAddr; metricsSrv serves it
+	// once Run started it (atomic: MetricsAddr may be called from any
+	// goroutine).
+	metrics    *metrics.Metrics
+	metricsSrv atomic.Pointer[metrics.Server]
 }
 
 // New opens the chain store in cfg.DataDir and builds the services.
@@ -92,6 +104,11 @@ func New(cfg Config) (*Node, error) {
 		Clock:   cfg.Clock,
 		Logger:  cfg.Logger.With("part", "chain"),
 	}
+	var m *metrics.Metrics
+	if cfg.MetricsAddr != "" {
+		m = metrics.New()
+		ccfg.Observer = m
+	}
 	var (
 		c   *chain.Chain
 		err error
@@ -105,17 +122,40 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, chain: c}
+	n := &Node{cfg: cfg, log: cfg.Logger, chain: c, metrics: m}
 	if err := n.build(); err != nil {
+		n.closeAll()
+		return nil, err
+	}
+	if err := n.watchMetrics(); err != nil {
 		n.closeAll()
 		return nil, err
 	}
 	return n, nil
 }
 
+// watchMetrics points the metrics' gauges at the parts built, passing
+// only the non-nil ones (a nil pointer in an interface is not nil).
+func (n *Node) watchMetrics() error {
+	if n.metrics == nil {
+		return nil
+	}
+	src := metrics.Sources{Chain: n.chain, Pool: n.pool}
+	if n.net != nil {
+		src.Network = n.net
+	}
+	if n.miner != nil {
+		src.Miner = n.miner
+	}
+	return n.metrics.Watch(src)
+}
+
 func (n *Node) build() error {
 	pcfg := n.cfg.Mempool
 	pcfg.Chain, pcfg.Clock, pcfg.Logger = n.chain, n.cfg.Clock, n.log.With("part", "mempool")
+	if n.metrics != nil {
+		pcfg.Observer = n.metrics
+	}
 	pool, err := mempool.New(pcfg)
 	if err != nil {
 		return err
@@ -233,6 +273,16 @@ func (n *Node) Miner() *miner.Miner { return n.miner }
 // Run starts the services, serves until ctx is cancelled, then stops them
 // in order, saves the pool if configured and closes the store.
 func (n *Node) Run(ctx context.Context) error {
+	if n.metrics != nil {
+		// First, so that the metrics cover sync from its start.
+		s, err := n.metrics.Listen(metrics.ServerConfig{Addr: n.cfg.MetricsAddr, Pprof: n.cfg.MetricsPprof,
+			Logger: n.log.With("part", "metrics")})
+		if err != nil {
+			n.closeAll()
+			return fmt.Errorf("metrics: %w", err)
+		}
+		n.metricsSrv.Store(s)
+	}
 	if n.net != nil {
 		if err := n.net.Start(ctx); err != nil {
 			n.closeAll()
@@ -289,11 +339,23 @@ func (n *Node) startRPC() error {
 	return nil
 }
 
+// MetricsAddr is the address metrics are served on once Run started
+// them, or "".
+func (n *Node) MetricsAddr() string {
+	if s := n.metricsSrv.Load(); s != nil {
+		return s.Addr()
+	}
+	return ""
+}
+
 // RPC returns the JSON-RPC server once Run started it, or nil.
 func (n *Node) RPC() *rpc.Server { return n.rpc }
 
 func (n *Node) closeAll() error {
 	var errs []error
+	if s := n.metricsSrv.Swap(nil); s != nil {
+		errs = append(errs, s.Close())
+	}
 	if n.rpc != nil {
 		errs = append(errs, n.rpc.Close())
 		n.rpc = nil

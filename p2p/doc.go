@@ -16,6 +16,12 @@
 // past the threshold the peer is disconnected and banned, and the ban is
 // saved so it holds across restarts.
 //
+// Operators: while a sync session runs, a "sync progress" line every 5 s
+// gives height, target, percent, blocks/s (smoothed over the session),
+// the remaining time at that rate and the peers delivering; "sync
+// complete" ends it. PeerCount and BestKnownHeight (the highest height a
+// connected peer announced, node_syncStatus's source) feed the metrics.
+//
 // What it does not do: it validates nothing itself (the chain store and the
 // pool do, through the Chain and Mempool interfaces), mines nothing, and
 // serves no RPC.

@@ -23,6 +23,14 @@ const (
 	DefaultTimeout  = 30 * time.Second
 	// DefaultContentLimit bounds mempool_content when no limit is given.
 	DefaultContentLimit = 1000
+	// DefaultMaxWSConns bounds the open WebSocket connections.
+	DefaultMaxWSConns = 100
+	// DefaultMaxSubscriptions bounds the subscriptions of one WebSocket
+	// connection.
+	DefaultMaxSubscriptions = 16
+	// DefaultWSQueue bounds the messages waiting to be written to one
+	// WebSocket connection.
+	DefaultWSQueue = 256
 )
 
 // Chain is what the API reads from and asks of the chain store
@@ -33,10 +41,14 @@ type Chain interface {
 	BlockByHeight(uint32) (*types.Block, error)
 	Transaction(types.Hash) (*types.Tx, chain.TxLocation, types.Hash, bool, error)
 	Account(types.Address) (consensus.Account, error)
+	AddressTxs(addr types.Address, limit int, cursor *chain.AddressCursor) ([]chain.AddressTx, *chain.AddressCursor, error)
 	InvalidateBlock(types.Hash) error
 	ReconsiderBlock(types.Hash) error
 	Params() *consensus.Params
 	GenesisHash() types.Hash
+	// Subscribe is called once, by New: there is no unsubscribe, so a
+	// closed server ignores what it is given.
+	Subscribe(func(chain.Notification))
 }
 
 // Pool is the transaction pool (*mempool.Pool).
@@ -50,6 +62,8 @@ type Pool interface {
 	MinFeeRate() mempool.FeeRate
 	Content(limit int) []mempool.ContentTx
 	FeeRates() []mempool.RateSample
+	// Subscribe is called once, by New, like Chain.Subscribe.
+	Subscribe(func(mempool.Accepted))
 }
 
 // Miner is the CPU miner and template builder (*miner.Miner).
@@ -96,8 +110,19 @@ type Config struct {
 	MaxBody int64
 	// MaxBatch bounds the calls in one batch (DefaultMaxBatch if 0).
 	MaxBatch int
-	// Timeout bounds each HTTP request (DefaultTimeout if 0).
+	// Timeout bounds each HTTP request (DefaultTimeout if 0), each call
+	// and each write on a WebSocket.
 	Timeout time.Duration
+	// MaxWSConns bounds the open WebSocket connections at /ws
+	// (DefaultMaxWSConns if 0); upgrades past it get HTTP 503.
+	MaxWSConns int
+	// MaxSubscriptions bounds one WebSocket connection's subscriptions
+	// (DefaultMaxSubscriptions if 0).
+	MaxSubscriptions int
+	// WSQueue bounds the messages waiting to be written to one WebSocket
+	// connection (DefaultWSQueue if 0); a connection whose queue is full
+	// when something must be queued is dropped.
+	WSQueue int
 	// Version is reported by node_info.
 	Version string
 
@@ -122,6 +147,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.MaxWSConns <= 0 {
+		c.MaxWSConns = DefaultMaxWSConns
+	}
+	if c.MaxSubscriptions <= 0 {
+		c.MaxSubscriptions = DefaultMaxSubscriptions
+	}
+	if c.WSQueue <= 0 {
+		c.WSQueue = DefaultWSQueue
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

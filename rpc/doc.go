@@ -1,4 +1,5 @@
-// Package rpc serves the node's JSON-RPC 2.0 API over HTTP.
+// Package rpc serves the node's JSON-RPC 2.0 API over HTTP, and over
+// WebSocket with subscriptions.
 //
 // Requests are POSTed to "/" (single calls or batches); every request needs
 // "Authorization: Bearer <token>", compared in constant time, where the
@@ -13,12 +14,44 @@
 // limits, CORS, health) and the methods, one file per namespace: node.go,
 // chain.go, state.go, tx.go, mempool.go, miner.go.
 //
+// WebSocket (ws.go, subscriptions.go; github.com/coder/websocket): "GET
+// /ws" upgrades after the same token check (401) and, with CORS origins
+// configured, an origin check against them (403; without any, the
+// library refuses cross-origin browsers); at most MaxWSConns connections
+// (503 past it). Each message is one call, notification or batch under the
+// HTTP limits (MaxBody as the read limit: the library closes with 1009
+// past it; MaxBatch; Timeout per call), served by the connection's own
+// jrpc2 server (the same method map, the connection in each call's
+// context) one message at a time, so a client cannot queue unbounded
+// work. chain_subscribeHeads and mempool_subscribeTxs (at most
+// MaxSubscriptions per connection) answer ErrNotWebSocket over HTTP.
+//
+// Notifications: New subscribes once to the chain and once to the pool
+// (neither can unsubscribe: a closed server ignores their events). The
+// callbacks run on the chain's or the admitting goroutine and never
+// block: they put the event on each subscribed connection's bounded queue
+// (WSQueue) with a non-blocking send, and a connection whose queue is full
+// is dropped at once (a disconnected client knows it missed events; one
+// left behind would not). Each connection's writer goroutine encodes and
+// writes its queue, skipping subscriptions ended meanwhile. A subscription
+// becomes active in the same step (under wsConn.mu) that queues the answer
+// giving its id, so no notification precedes the id and none is missed
+// after it. Heads: one notification per block that becomes the tip; the
+// first after disconnections has reorg set and lists the removed blocks.
+//
 // Conventions: amounts are integers in base units, hashes and raw data are
 // hex strings (no 0x prefix), addresses are bech32. Parameters may be given
 // by position (an array, trailing optional ones omitted) or by name (an
 // object). Application errors carry a stable code (see the Code constants)
 // and data.reason, the error kind of the rule that refused the request
 // (for example "ErrFeeTooLow" or "ErrBadNonce").
+//
+// Concurrency: Server.mu guards the listener; hub.mu guards the set of
+// WebSocket connections, the closed flag and the reorg bookkeeping; each
+// wsConn.mu guards that connection's subscription tables and the sends on
+// its queue. Lock order: hub.mu, then wsConn.mu. Close closes the
+// WebSocket connections (code 1001, waiting a bounded time for their
+// close handshakes) before the HTTP server.
 //
 // The parts of the node are reached through small interfaces defined here
 // (Chain, Pool, Miner, Network), satisfied by *chain.Chain, *mempool.Pool,

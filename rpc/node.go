@@ -10,13 +10,15 @@ import (
 
 // NodeInfo is node_info's result.
 type NodeInfo struct {
-	Version     string   `json:"version"`
-	Network     string   `json:"network"`
-	ChainID     uint32   `json:"chainId"`
-	GenesisHash string   `json:"genesisHash"`
-	PeerID      string   `json:"peerId"`
-	ListenAddrs []string `json:"listenAddrs"`
-	Height      uint32   `json:"height"`
+	Version string `json:"version"`
+	Network string `json:"network"`
+	ChainID uint32 `json:"chainId"`
+	// AddressPrefix is the bech32 prefix of the network's addresses.
+	AddressPrefix string   `json:"addressPrefix"`
+	GenesisHash   string   `json:"genesisHash"`
+	PeerID        string   `json:"peerId"`
+	ListenAddrs   []string `json:"listenAddrs"`
+	Height        uint32   `json:"height"`
 }
 
 // Peer is one entry of node_peers.
@@ -69,12 +71,13 @@ func (s *Server) nodeInfo(_ context.Context, r *jrpc2.Request) (any, error) {
 	}
 	p := s.cfg.Chain.Params()
 	info := NodeInfo{
-		Version:     s.cfg.Version,
-		Network:     p.Name,
-		ChainID:     p.ChainID,
-		GenesisHash: s.cfg.Chain.GenesisHash().String(),
-		ListenAddrs: []string{},
-		Height:      s.cfg.Chain.Tip().Height,
+		Version:       s.cfg.Version,
+		Network:       p.Name,
+		ChainID:       p.ChainID,
+		AddressPrefix: p.AddressPrefix,
+		GenesisHash:   s.cfg.Chain.GenesisHash().String(),
+		ListenAddrs:   []string{},
+		Height:        s.cfg.Chain.Tip().Height,
 	}
 	if n := s.cfg.Network; n != nil {
 		info.PeerID = n.ID().String()

@@ -209,7 +209,7 @@ func TestNodeMethods(t *testing.T) {
 	s := newStack(t, stackOpts{noMiner: true})
 	var info NodeInfo
 	s.ok("node_info", nil, &info)
-	if info.GenesisHash != s.g.Genesis.Hash.String() || info.ChainID != s.g.Params.ChainID || info.Version != "test" || info.PeerID != "" {
+	if info.GenesisHash != s.g.Genesis.Hash.String() || info.ChainID != s.g.Params.ChainID || info.AddressPrefix != s.g.Params.AddressPrefix || info.Version != "test" || info.PeerID != "" {
 		t.Errorf("node_info %+v", info)
 	}
 	var peers []Peer
@@ -468,10 +468,11 @@ func TestMinerMethods(t *testing.T) {
 func TestMethodList(t *testing.T) {
 	s := newStack(t, stackOpts{noMiner: true})
 	want := strings.Fields(`node_info node_peers node_syncStatus chain_head chain_getBlockByHeight
-		chain_getBlockByHash chain_getTransaction state_getAccount tx_send tx_status tx_estimateFee
+		chain_getBlockByHash chain_getTransaction state_getAccount state_getTransactions tx_send tx_status tx_estimateFee
 		mempool_info mempool_content miner_status miner_start miner_stop miner_getTemplate
 		miner_submitBlock node_addPeer node_banPeer node_unbanPeer node_listBans
-		chain_invalidateBlock chain_reconsiderBlock`)
+		chain_invalidateBlock chain_reconsiderBlock
+		chain_subscribeHeads chain_unsubscribeHeads mempool_subscribeTxs mempool_unsubscribeTxs`)
 	have := map[string]bool{}
 	for _, m := range s.srv.Methods() {
 		have[m] = true

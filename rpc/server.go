@@ -31,6 +31,10 @@ type Server struct {
 	mu   sync.Mutex
 	http *http.Server // guarded by mu
 	ln   net.Listener // guarded by mu
+
+	// hub: the WebSocket connections and the fan-out of notifications
+	// (subscriptions.go, ws.go); hub.mu guards it.
+	hub hub
 }
 
 type parsedKey struct{}
@@ -55,6 +59,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerTx()
 	s.registerMempool()
 	s.registerMiner()
+	s.registerSubscriptions()
 	s.bridge = jhttp.NewBridge(assigner{s.methods}, &jhttp.BridgeOptions{
 		Server: &jrpc2.ServerOptions{DisableBuiltin: true},
 		ParseRequest: func(r *http.Request) ([]*jrpc2.ParsedRequest, error) {
@@ -64,8 +69,12 @@ func New(cfg Config) (*Server, error) {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.serveHealth)
+	mux.HandleFunc("/ws", s.serveWS)
 	mux.HandleFunc("/", s.serveRPC)
 	s.handler = s.cors(mux)
+	// Once, for the server's life: the fan-out to WebSocket subscribers.
+	cfg.Chain.Subscribe(s.onChain)
+	cfg.Pool.Subscribe(s.onPool)
 	return s, nil
 }
 
@@ -89,7 +98,8 @@ func (a assigner) Assign(_ context.Context, name string) jrpc2.Handler {
 // Methods lists the method names served.
 func (s *Server) Methods() []string { return s.methods.Names() }
 
-// Handler is the server's HTTP handler (RPC at "/", health at "/health").
+// Handler is the server's HTTP handler (RPC at "/", WebSocket at "/ws",
+// health at "/health").
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start listens on cfg.Addr and serves in the background until Close.
@@ -129,8 +139,11 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
-// Close stops serving, waiting up to 5 s for requests in flight.
+// Close stops serving, waiting up to 5 s for requests in flight; it
+// closes the WebSocket connections (waiting a few seconds for their close
+// handshakes), after which chain and pool events are ignored.
 func (s *Server) Close() error {
+	s.closeWS()
 	s.mu.Lock()
 	hs := s.http
 	s.http = nil
@@ -160,17 +173,9 @@ func (s *Server) cors(next http.Handler) http.Handler {
 	if len(s.cfg.CORSOrigins) == 0 {
 		return next
 	}
-	allowed := func(origin string) bool {
-		for _, o := range s.cfg.CORSOrigins {
-			if o == "*" || strings.EqualFold(o, origin) {
-				return true
-			}
-		}
-		return false
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		origin := r.Header.Get("Origin")
-		if origin != "" && allowed(origin) {
+		if origin != "" && s.originAllowed(origin) {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
@@ -184,6 +189,16 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// originAllowed: origin is one of the configured CORS origins (or "*" is).
+func (s *Server) originAllowed(origin string) bool {
+	for _, o := range s.cfg.CORSOrigins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // serveRPC authenticates, reads the body within the limit, parses it,
@@ -213,28 +228,37 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read the request body", http.StatusBadRequest)
 		return
 	}
-	// The batch limit is applied before parsing: parsing a 5 MiB batch of
-	// tiny elements costs over a gigabyte of allocations.
-	if n := topLevelElements(body, s.cfg.MaxBatch+1); n > s.cfg.MaxBatch {
-		writeError(w, jrpc2.InvalidRequest, "batch too large: at most "+itoa(s.cfg.MaxBatch)+" calls")
-		return
-	}
-	reqs, err := jrpc2.ParseRequests(body)
-	if err != nil || len(reqs) == 0 {
-		if !json.Valid(body) {
-			writeError(w, jrpc2.ParseError, "parse error: "+errText(err))
-		} else {
-			writeError(w, jrpc2.InvalidRequest, "invalid request: "+errText(err))
-		}
-		return
-	}
-	if len(reqs) > s.cfg.MaxBatch {
-		writeError(w, jrpc2.InvalidRequest, "batch too large: at most "+itoa(s.cfg.MaxBatch)+" calls")
+	reqs, code, text := s.parseCalls(body)
+	if code != 0 {
+		writeError(w, code, text)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
 	defer cancel()
 	s.bridge.ServeHTTP(w, r.WithContext(context.WithValue(ctx, parsedKey{}, reqs)))
+}
+
+// parseCalls applies the batch limit to a request body (HTTP) or message
+// (WebSocket) and parses it; when the whole of it is refused, code and
+// text are those of the single error answer.
+func (s *Server) parseCalls(body []byte) (_ []*jrpc2.ParsedRequest, code jrpc2.Code, text string) {
+	tooLarge := "batch too large: at most " + itoa(s.cfg.MaxBatch) + " calls"
+	// The batch limit is applied before parsing: parsing a 5 MiB batch of
+	// tiny elements costs over a gigabyte of allocations.
+	if n := topLevelElements(body, s.cfg.MaxBatch+1); n > s.cfg.MaxBatch {
+		return nil, jrpc2.InvalidRequest, tooLarge
+	}
+	reqs, err := jrpc2.ParseRequests(body)
+	if err != nil || len(reqs) == 0 {
+		if !json.Valid(body) {
+			return nil, jrpc2.ParseError, "parse error: " + errText(err)
+		}
+		return nil, jrpc2.InvalidRequest, "invalid request: " + errText(err)
+	}
+	if len(reqs) > s.cfg.MaxBatch {
+		return nil, jrpc2.InvalidRequest, tooLarge
+	}
+	return reqs, 0, ""
 }
 
 func errText(err error) string {
@@ -247,14 +271,19 @@ func errText(err error) string {
 // writeError answers a request that could not be parsed or was refused
 // as a whole: a single error response with a null id.
 func writeError(w http.ResponseWriter, code jrpc2.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(errorResponse(code, msg))
+}
+
+// errorResponse is the JSON of a single error response with a null id.
+func errorResponse(code jrpc2.Code, msg string) []byte {
 	b, _ := json.Marshal(struct {
 		V     string       `json:"jsonrpc"`
 		ID    *int         `json:"id"`
 		Error *jrpc2.Error `json:"error"`
 	}{"2.0", nil, &jrpc2.Error{Code: code, Message: msg}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	return b
 }
 
 // Health is the body of GET /health.

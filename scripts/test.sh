@@ -24,7 +24,7 @@ go test -count=1 -timeout 15m ./...
 
 step "go test -race (packages with shared state)"
 race_pkgs=()
-for p in chain mempool miner p2p rpc node wallet; do
+for p in chain mempool miner p2p rpc node wallet internal/metrics internal/testnet; do
   [ -d "$p" ] && race_pkgs+=("./$p/...")
 done
 if [ ${#race_pkgs[@]} -gt 0 ]; then

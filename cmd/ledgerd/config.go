@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -61,6 +62,8 @@ func defineFlags(f *pflag.FlagSet) {
 	f.Int("rpc.maxbatch", rpc.DefaultMaxBatch, "most calls in one JSON-RPC batch")
 	f.Int64("rpc.maxbody", rpc.DefaultMaxBody, "largest JSON-RPC request body, in bytes")
 	f.Bool("rpc.off", false, "do not serve JSON-RPC")
+	f.String("metrics.addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. 127.0.0.1:7402 (default: off; no authentication)")
+	f.Bool("metrics.pprof", false, "also serve /debug/pprof/ on the metrics address")
 	f.String("log.level", "info", "log level: debug, info, warn or error")
 	f.String("log.format", "text", "log format: text or json")
 }
@@ -142,14 +145,23 @@ func nodeConfig(v *viper.Viper, log *slog.Logger) (node.Config, error) {
 			MaxBody:     v.GetInt64("rpc.maxbody"),
 			Version:     version,
 		},
-		NoRPC:  v.GetBool("rpc.off"),
-		Logger: log,
+		NoRPC:        v.GetBool("rpc.off"),
+		MetricsAddr:  v.GetString("metrics.addr"),
+		MetricsPprof: v.GetBool("metrics.pprof"),
+		Logger:       log,
 	}
 	if cfg.RPC.MaxBatch < 1 || cfg.RPC.MaxBatch > 10000 {
 		return cfg, fmt.Errorf("rpc.maxbatch %d: want 1 to 10000", cfg.RPC.MaxBatch)
 	}
 	if cfg.RPC.MaxBody < 1024 {
 		return cfg, fmt.Errorf("rpc.maxbody %d: want at least 1024", cfg.RPC.MaxBody)
+	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			return cfg, fmt.Errorf("metrics.addr %q: want host:port: %w", cfg.MetricsAddr, err)
+		}
+	} else if cfg.MetricsPprof {
+		return cfg, fmt.Errorf("metrics.pprof needs metrics.addr")
 	}
 	if cfg.P2P.MaxPeers < 1 {
 		return cfg, fmt.Errorf("p2p.maxpeers %d: must be positive", cfg.P2P.MaxPeers)
@@ -213,5 +225,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	defineFlags(cmd.Flags())
+	cmd.AddCommand(newTestnetCmd())
 	return cmd
 }

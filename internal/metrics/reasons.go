@@ -1,0 +1,71 @@
+package metrics
+
+import (
+	"errors"
+
+	"github.com/ledger-node/ledger/chain"
+	"github.com/ledger-node/ledger/consensus"
+	"github.com/ledger-node/ledger/mempool"
+)
+
+// reasonOther labels a refusal whose kind is not in knownKinds, or that
+// has none (a storage failure).
+const reasonOther = "other"
+
+// knownKinds are the reasons a label may carry: every consensus rule and
+// pool policy (a test checks these against their declarations), and the
+// chain store's own refusals of a block. A kind missing here is counted
+// as "other", never as a new series.
+var knownKinds = func() map[string]bool {
+	kinds := []error{
+		// consensus: headers
+		consensus.ErrBadVersion, consensus.ErrBadTarget, consensus.ErrHighHash, consensus.ErrUnexpectedBits,
+		consensus.ErrBadHeight, consensus.ErrTimeTooOld, consensus.ErrTimeTooNew, consensus.ErrBadPrevBlock,
+		// consensus: blocks
+		consensus.ErrNoTxs, consensus.ErrFirstTxNotCoinbase, consensus.ErrMultipleCoinbases, consensus.ErrBadCoinbase,
+		consensus.ErrCoinbaseTooHigh, consensus.ErrBadMerkleRoot, consensus.ErrDuplicateTx, consensus.ErrBlockTooBig,
+		consensus.ErrTooManyTxs, consensus.ErrBadStateRoot,
+		// consensus: transactions
+		consensus.ErrWrongChainID, consensus.ErrZeroAmount, consensus.ErrBadRecipient, consensus.ErrMemoTooLong,
+		consensus.ErrBadPubKey, consensus.ErrBadSignature, consensus.ErrHighS, consensus.ErrBadNonce,
+		consensus.ErrInsufficientBalance, consensus.ErrAmountOverflow,
+		// pool policy and persistence
+		mempool.ErrAlreadyKnown, mempool.ErrCoinbase, mempool.ErrTxTooLarge, mempool.ErrFeeTooLow,
+		mempool.ErrReplacementUnderpriced, mempool.ErrNonceGap, mempool.ErrSenderLimit, mempool.ErrPoolFull,
+		mempool.ErrPoolClosed, mempool.ErrBadPoolFile, mempool.ErrPoolFileNetwork,
+		// the chain store's refusals of a block
+		chain.ErrDuplicateBlock, chain.ErrKnownInvalid, chain.ErrInsufficientWork, chain.ErrClosed,
+		chain.ErrStorage, chain.ErrCorruptDB,
+	}
+	m := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		m[k.Error()] = true
+	}
+	return m
+}()
+
+// reason is the label for a refusal: its kind's name if known, else
+// "other".
+func reason(err error) string {
+	if k := kindOf(err); knownKinds[k] {
+		return k
+	}
+	return reasonOther
+}
+
+// kindOf is the stable name of err's kind (the string RPC reports as
+// data.reason), "" if it has none.
+func kindOf(err error) string {
+	if k := mempool.Kind(err); k != "" { // consensus and pool kinds
+		return k
+	}
+	var ce *chain.Error
+	if errors.As(err, &ce) {
+		return string(ce.Kind)
+	}
+	var ck chain.ErrorKind
+	if errors.As(err, &ck) {
+		return string(ck)
+	}
+	return ""
+}
