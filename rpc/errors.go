@@ -2,15 +2,13 @@ package rpc
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 
 	"github.com/creachadair/jrpc2"
 
 	"github.com/ledger-node/ledger/chain"
-	"github.com/ledger-node/ledger/mempool"
-	"github.com/ledger-node/ledger/miner"
+	"github.com/ledger-node/ledger/internal/reason"
 )
 
 // Application error codes: stable, part of the API.
@@ -72,31 +70,10 @@ func invalidParams(format string, args ...any) error {
 	return &jrpc2.Error{Code: jrpc2.InvalidParams, Message: fmt.Sprintf(format, args...), Data: data}
 }
 
-// kindOf is the stable reason string of an error from the pool, the
-// chain, consensus or the miner; "" if none.
-func kindOf(err error) string {
-	if k := mempool.Kind(err); k != "" {
-		return k
-	}
-	var ce *chain.Error
-	if errors.As(err, &ce) {
-		return string(ce.Kind)
-	}
-	var ck chain.ErrorKind
-	if errors.As(err, &ck) {
-		return string(ck)
-	}
-	var me *miner.Error
-	if errors.As(err, &me) {
-		return string(me.Kind)
-	}
-	return ""
-}
-
 // fromErr maps err to an application error with code; errors without a
 // kind are internal (-32603) and their text is not the caller's fault.
 func fromErr(code jrpc2.Code, err error) error {
-	k := kindOf(err)
+	k := reason.Of(err)
 	if k == "" {
 		// Internal detail (paths, database errors) is for the operator's
 		// log, not for the caller.

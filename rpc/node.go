@@ -6,6 +6,8 @@ import (
 
 	"github.com/creachadair/jrpc2"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/ledger-node/ledger/internal/reason"
 )
 
 // NodeInfo is node_info's result.
@@ -218,7 +220,7 @@ func (s *Server) nodeListBans(_ context.Context, r *jrpc2.Request) (any, error) 
 
 // reasonOr is err's kind, or def when it has none.
 func reasonOr(err error, def string) string {
-	if k := kindOf(err); k != "" {
+	if k := reason.Of(err); k != "" {
 		return k
 	}
 	return def

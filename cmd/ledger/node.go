@@ -24,8 +24,7 @@ func newBlockCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := ctxOf(cmd)
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -105,8 +104,7 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "the node's network, height, peers, sync state and pool",
 		Args:  exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := ctxOf(cmd)
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -173,12 +171,12 @@ A single JSON object passes parameters by name: ledger rpc tx_estimateFee '{"blo
 			if err != nil {
 				return err
 			}
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
 			var raw json.RawMessage
-			if err := c.Call(ctxOf(cmd), args[0], params, &raw); err != nil {
+			if err := c.Call(ctx, args[0], params, &raw); err != nil {
 				return err
 			}
 			var buf bytes.Buffer

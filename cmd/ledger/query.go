@@ -91,12 +91,11 @@ every address a wallet has handed out (a wallet name asks for its password:
 addresses are derived from its encrypted seed). Amounts are in coins.`,
 		Args: exactArgs("ADDRESS|WALLET"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := ctxOf(cmd)
 			name, addrs, err := a.accountsOf(args[0])
 			if err != nil {
 				return err
 			}
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -168,7 +167,6 @@ func newHistoryCmd(a *app) *cobra.Command {
 			if limit < 1 || limit > client.MaxHistoryLimit {
 				return usagef("--limit %d: want 1 to %d", limit, client.MaxHistoryLimit)
 			}
-			ctx := ctxOf(cmd)
 			name, addrs, err := a.accountsOf(args[0])
 			if err != nil {
 				return err
@@ -176,7 +174,7 @@ func newHistoryCmd(a *app) *cobra.Command {
 			if cursor != "" && len(addrs) > 1 {
 				return usagef("--cursor pages through one address's history; give an address, not wallet %q", name)
 			}
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}

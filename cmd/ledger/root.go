@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ledger-node/ledger/chain/genesis"
+	"github.com/ledger-node/ledger/internal/cliconfig"
 	"github.com/ledger-node/ledger/rpc"
 	"github.com/ledger-node/ledger/rpc/client"
 	"github.com/ledger-node/ledger/wallet"
@@ -93,30 +93,9 @@ func defineGlobalFlags(f *pflag.FlagSet) {
 // loadSettings reads the global settings with viper's precedence and
 // refuses a config file naming settings that do not exist.
 func (a *app) loadSettings(root *cobra.Command) error {
-	v := viper.New()
-	if err := v.BindPFlags(root.PersistentFlags()); err != nil {
+	v, err := cliconfig.Load(root.PersistentFlags())
+	if err != nil {
 		return err
-	}
-	v.SetEnvPrefix("LEDGER")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
-	v.AutomaticEnv()
-	if path := v.GetString("config"); path != "" {
-		v.SetConfigFile(path)
-		if err := v.ReadInConfig(); err != nil {
-			return fmt.Errorf("config file %s: %w", path, err)
-		}
-		known := map[string]bool{}
-		root.PersistentFlags().VisitAll(func(fl *pflag.Flag) { known[fl.Name] = true })
-		var unknown []string
-		for _, k := range v.AllKeys() {
-			if !known[k] {
-				unknown = append(unknown, k)
-			}
-		}
-		if len(unknown) > 0 {
-			sort.Strings(unknown)
-			return fmt.Errorf("config file %s: unknown settings %s", path, strings.Join(unknown, ", "))
-		}
 	}
 	a.v = v
 	return nil
@@ -211,6 +190,17 @@ func (a *app) client() (*client.Client, error) {
 	}
 	a.rpcClient = c
 	return c, nil
+}
+
+// connect is the command's context and the node's client: the first step
+// of every command that asks the node, taken after the command's own
+// arguments are checked (a usage error comes before a missing token).
+func (a *app) connect(cmd *cobra.Command) (context.Context, *client.Client, error) {
+	c, err := a.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctxOf(cmd), c, nil
 }
 
 func newRootCmd(a *app) *cobra.Command {

@@ -137,19 +137,7 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, f sendFlags) error {
 	if err := checkNodeNetwork(ctx, c, f.from, net); err != nil {
 		return err
 	}
-	pw, err := a.password(f.from)
-	if err != nil {
-		return err
-	}
-	w, err := s.Open(f.from, pw, net)
-	if errors.Is(err, wallet.ErrWrongPassword) {
-		return fmt.Errorf("wrong password for wallet %q; nothing was sent", f.from)
-	}
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	key, err := w.Key(f.index)
+	key, err := a.signingKey(s, f.from, net, f.index, "nothing was sent")
 	if err != nil {
 		return err
 	}
@@ -241,19 +229,7 @@ func (a *app) sendOffline(s *wallet.Store, f sendFlags, net wallet.Network, to t
 			return fmt.Errorf("--out %s already exists; it is not overwritten", f.out)
 		}
 	}
-	pw, err := a.password(f.from)
-	if err != nil {
-		return err
-	}
-	w, err := s.Open(f.from, pw, net)
-	if errors.Is(err, wallet.ErrWrongPassword) {
-		return fmt.Errorf("wrong password for wallet %q; nothing was signed", f.from)
-	}
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	key, err := w.Key(f.index)
+	key, err := a.signingKey(s, f.from, net, f.index, "nothing was signed")
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,7 @@ func newTxCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := ctxOf(cmd)
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}
@@ -161,8 +160,7 @@ func newTxSubmitCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx := ctxOf(cmd)
-			c, err := a.client()
+			ctx, c, err := a.connect(cmd)
 			if err != nil {
 				return err
 			}

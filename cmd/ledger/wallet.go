@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/decred/dcrd/dcrec/secp256k1/v4"
 	"github.com/spf13/cobra"
 
 	"github.com/ledger-node/ledger/chain/types"
@@ -238,15 +239,37 @@ func (a *app) openWallet(name string) (*wallet.Wallet, error) {
 	if err != nil {
 		return nil, err
 	}
+	return a.unlock(s, name, info.Network, "")
+}
+
+// unlock asks for wallet name's password and opens the wallet for net. A
+// wrong password is said in words, followed by consequence (what was not
+// done, e.g. "nothing was sent") when that is not empty.
+func (a *app) unlock(s *wallet.Store, name string, net wallet.Network, consequence string) (*wallet.Wallet, error) {
 	pw, err := a.password(name)
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.Open(name, pw, info.Network)
+	w, err := s.Open(name, pw, net)
 	if errors.Is(err, wallet.ErrWrongPassword) {
+		if consequence != "" {
+			return nil, fmt.Errorf("wrong password for wallet %q; %s", name, consequence)
+		}
 		return nil, fmt.Errorf("wrong password for wallet %q", name)
 	}
 	return w, err
+}
+
+// signingKey unlocks wallet name and derives the key of address index.
+// The wallet is closed, its seed wiped, before signingKey returns: the
+// caller holds only the one key it signs with.
+func (a *app) signingKey(s *wallet.Store, name string, net wallet.Network, index uint32, consequence string) (*secp256k1.PrivateKey, error) {
+	w, err := a.unlock(s, name, net, consequence)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	return w.Key(index)
 }
 
 // walletAddresses lists the addresses a wallet has handed out (at least

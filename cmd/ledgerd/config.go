@@ -6,8 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/ledger-node/ledger/chain/genesis"
 	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/internal/cliconfig"
 	"github.com/ledger-node/ledger/mempool"
 	"github.com/ledger-node/ledger/node"
 	"github.com/ledger-node/ledger/p2p"
@@ -68,34 +67,10 @@ func defineFlags(f *pflag.FlagSet) {
 	f.String("log.format", "text", "log format: text or json")
 }
 
-// settings reads every setting with viper's precedence.
+// settings reads every setting with viper's precedence (see
+// internal/cliconfig).
 func settings(cmd *cobra.Command) (*viper.Viper, error) {
-	v := viper.New()
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return nil, err
-	}
-	v.SetEnvPrefix("LEDGER")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	if path := v.GetString("config"); path != "" {
-		v.SetConfigFile(path)
-		if err := v.ReadInConfig(); err != nil {
-			return nil, fmt.Errorf("config file %s: %w", path, err)
-		}
-		known := map[string]bool{}
-		cmd.Flags().VisitAll(func(fl *pflag.Flag) { known[fl.Name] = true })
-		var unknown []string
-		for _, k := range v.AllKeys() {
-			if !known[k] {
-				unknown = append(unknown, k)
-			}
-		}
-		if len(unknown) > 0 {
-			sort.Strings(unknown)
-			return nil, fmt.Errorf("config file %s: unknown settings %s", path, strings.Join(unknown, ", "))
-		}
-	}
-	return v, nil
+	return cliconfig.Load(cmd.Flags())
 }
 
 func newLogger(v *viper.Viper) (*slog.Logger, error) {

@@ -9,11 +9,11 @@
 // (through the small interfaces in Sources, which this package owns);
 // counters and the histogram are fed by the chain store's and the pool's
 // observer hooks (chain.Observer, mempool.Observer), which *Metrics
-// implements. The reason label is the error kind's name, the string RPC
-// reports as data.reason, but only for the kinds this package knows
-// (knownKinds: every consensus and pool kind, and the chain store's
-// refusals of a block); anything else is "other", so no input can grow
-// the number of series.
+// implements. The reason label is the error kind's name (internal/reason),
+// the string RPC reports as data.reason, but only for the kinds this
+// package knows (knownKinds: every consensus and pool kind, and the chain
+// store's refusals of a block); anything else is "other", so no input can
+// grow the number of series.
 //
 // Everything lives in a private prometheus.Registry: no global state. The
 // pprof handlers are mounted on the server's own mux (importing

@@ -111,7 +111,7 @@ func (m *Metrics) BlockProcessed(res chain.ProcessResult, err error, elapsed tim
 	case err == nil:
 		m.blocks.WithLabelValues(ResultAccepted, "").Inc()
 	default:
-		m.blocks.WithLabelValues(ResultRejected, reason(err)).Inc()
+		m.blocks.WithLabelValues(ResultRejected, reasonLabel(err)).Inc()
 		var re *consensus.RuleError
 		if !errors.As(err, &re) {
 			return
@@ -126,7 +126,7 @@ func (m *Metrics) TxProcessed(err error) {
 		m.txs.WithLabelValues(ResultAccepted, "").Inc()
 		return
 	}
-	m.txs.WithLabelValues(ResultRejected, reason(err)).Inc()
+	m.txs.WithLabelValues(ResultRejected, reasonLabel(err)).Inc()
 }
 
 // Watch registers the gauges read from src at every scrape. Call it once,

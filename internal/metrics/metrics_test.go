@@ -22,6 +22,7 @@ import (
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/consensus"
 	"github.com/ledger-node/ledger/mempool"
+	"github.com/ledger-node/ledger/miner"
 )
 
 // family finds a gathered metric family by name.
@@ -135,8 +136,9 @@ func TestTxProcessed(t *testing.T) {
 		{"consensus and policy kinds", []error{ruleErr(consensus.ErrBadNonce), &mempool.PolicyError{Kind: mempool.ErrFeeTooLow},
 			fmt.Errorf("batch: %w", ruleErr(consensus.ErrBadSignature))},
 			map[string]float64{"rejected/ErrBadNonce": 1, "rejected/ErrFeeTooLow": 1, "rejected/ErrBadSignature": 1}},
+		// A miner kind is a data.reason in RPC but not a label here.
 		{"unknown kind is other", []error{&mempool.PolicyError{Kind: mempool.ErrorKind("Err" + strings.Repeat("x", 100))},
-			errors.New("storage failure")}, map[string]float64{"rejected/other": 2}},
+			errors.New("storage failure"), &miner.Error{Kind: miner.ErrTemplate}}, map[string]float64{"rejected/other": 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New()

@@ -1,10 +1,9 @@
 package metrics
 
 import (
-	"errors"
-
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/consensus"
+	"github.com/ledger-node/ledger/internal/reason"
 	"github.com/ledger-node/ledger/mempool"
 )
 
@@ -44,28 +43,11 @@ var knownKinds = func() map[string]bool {
 	return m
 }()
 
-// reason is the label for a refusal: its kind's name if known, else
-// "other".
-func reason(err error) string {
-	if k := kindOf(err); knownKinds[k] {
+// reasonLabel is the label for a refusal: its kind's name (reason.Of, the
+// string RPC reports as data.reason) if known, else "other".
+func reasonLabel(err error) string {
+	if k := reason.Of(err); knownKinds[k] {
 		return k
 	}
 	return reasonOther
-}
-
-// kindOf is the stable name of err's kind (the string RPC reports as
-// data.reason), "" if it has none.
-func kindOf(err error) string {
-	if k := mempool.Kind(err); k != "" { // consensus and pool kinds
-		return k
-	}
-	var ce *chain.Error
-	if errors.As(err, &ce) {
-		return string(ce.Kind)
-	}
-	var ck chain.ErrorKind
-	if errors.As(err, &ck) {
-		return string(ck)
-	}
-	return ""
 }
