@@ -25,8 +25,12 @@
 //     wrong network, a bad checksum and a malformed string apart.
 //   - BuildTx signs a transfer for a network (chain id and genesis hash)
 //     after refusing a zero amount and amount+fee overflow; PrepareTx fills
-//     the nonce and fee from a NodeClient and refuses spending more than
-//     the balance.
+//     the nonce and fee from a NodeClient, refuses a fee suggested by the
+//     node above SendRequest.MaxFee (DefaultMaxFee, 0.01 coin, if zero: a
+//     hostile node must not be able to make the wallet sign away the
+//     balance as a fee) and refuses spending more than the balance.
+//   - Store.Info reads a wallet's network and address count without its
+//     password, so a caller can check the network before asking for it.
 //
 // What it does not do: it talks to no node itself (NodeClient is
 // implemented by the caller), keeps no transaction history, does not

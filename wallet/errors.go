@@ -56,6 +56,9 @@ const (
 	ErrBadMemo = ErrorKind("ErrBadMemo")
 	// ErrNode: the node client failed; the cause is wrapped.
 	ErrNode = ErrorKind("ErrNode")
+	// ErrFeeTooHigh: the fee a node suggests is above the request's
+	// MaxFee (DefaultMaxFee if zero); nothing was signed.
+	ErrFeeTooHigh = ErrorKind("ErrFeeTooHigh")
 )
 
 // Error implements the error interface.

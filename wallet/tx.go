@@ -61,6 +61,13 @@ type NodeClient interface {
 	EstimateFee() (feePerByte types.Amount, err error)
 }
 
+// DefaultMaxFee is the most PrepareTx accepts as a node's fee suggestion
+// when SendRequest.MaxFee is zero: 0.01 coin, some thousands of times
+// what a transfer pays at the pool's default minimum rate (1 base unit
+// per byte), yet a small loss should a hostile or misconfigured node
+// suggest it.
+const DefaultMaxFee = types.Coin / 100
+
 // SendRequest is a transfer whose fee and nonce may be left to the node.
 type SendRequest struct {
 	To     types.Address
@@ -69,6 +76,10 @@ type SendRequest struct {
 	// Fee, if non-nil, is used as given; otherwise it is EstimateFee times
 	// the transaction's encoded size.
 	Fee *types.Amount
+	// MaxFee bounds a fee computed from the node's estimate (DefaultMaxFee
+	// if zero): the node is not trusted to choose how much of the balance
+	// is paid away. A given Fee is not checked against it.
+	MaxFee types.Amount
 	// Nonce, if non-nil, is used as given; otherwise the account's pending
 	// nonce.
 	Nonce *uint64
@@ -82,8 +93,8 @@ func TransferSize(memoLen int) int {
 }
 
 // PrepareTx fills in the fee and nonce from the node where the request
-// leaves them out, refuses a zero amount, an overflowing amount+fee or
-// one above the sender's balance, and signs. Pending spends are not
+// leaves them out, refuses an estimated fee above MaxFee, a zero amount,
+// an overflowing amount+fee or one above the sender's balance, and signs. Pending spends are not
 // subtracted from the balance: the node's mempool refuses what the
 // account cannot pay once they are counted.
 func PrepareTx(client NodeClient, net Network, key *secp256k1.PrivateKey, req SendRequest) (*types.Tx, error) {
@@ -109,6 +120,14 @@ func PrepareTx(client NodeClient, net Network, key *secp256k1.PrivateKey, req Se
 			return nil, errorf(ErrOverflow, "fee rate %d per byte times %d bytes overflows", uint64(rate), uint64(size))
 		}
 		fee = rate * size
+		limit := req.MaxFee
+		if limit == 0 {
+			limit = DefaultMaxFee
+		}
+		if fee > limit {
+			return nil, errorf(ErrFeeTooHigh, "the node suggests a fee of %s (%d per byte for %d bytes), above the maximum %s",
+				fee, uint64(rate), uint64(size), limit)
+		}
 	}
 	total, ok := addAmounts(req.Amount, fee)
 	if !ok {

@@ -113,6 +113,18 @@ func TestPrepareTx(t *testing.T) {
 		{"account error", fakeNode{accErr: nodeErr}, SendRequest{To: to, Amount: 1, Fee: ptr(types.Amount(0))}, ErrNode, 0, 0},
 		{"fee error", fakeNode{balance: types.Coin, fErr: nodeErr}, SendRequest{To: to, Amount: 1}, ErrNode, 0, 0},
 		{"memo", fakeNode{balance: types.Coin, rate: 2}, SendRequest{To: to, Amount: 1, Memo: []byte("hi")}, "", 2 * types.Amount(TransferSize(2)), 0},
+		// A node suggesting nearly the whole balance as the fee is not
+		// followed: the default cap, or the request's, refuses it.
+		{"estimate above default cap", fakeNode{balance: 100 * types.Coin, rate: DefaultMaxFee/size + 1},
+			SendRequest{To: to, Amount: 1}, ErrFeeTooHigh, 0, 0},
+		{"estimate at default cap", fakeNode{balance: 100 * types.Coin, rate: DefaultMaxFee / size},
+			SendRequest{To: to, Amount: 1}, "", (DefaultMaxFee / size) * size, 0},
+		{"estimate above given cap", fakeNode{balance: 100 * types.Coin, rate: 10},
+			SendRequest{To: to, Amount: 1, MaxFee: 10*size - 1}, ErrFeeTooHigh, 0, 0},
+		{"estimate under raised cap", fakeNode{balance: 100 * types.Coin, rate: 99 * types.Coin / size},
+			SendRequest{To: to, Amount: 1, MaxFee: types.MaxAmount}, "", (99 * types.Coin / size) * size, 0},
+		{"given fee above cap is used", fakeNode{balance: 100 * types.Coin, rate: 1},
+			SendRequest{To: to, Amount: 1, Fee: ptr(types.Coin), MaxFee: 1}, "", types.Coin, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +134,9 @@ func TestPrepareTx(t *testing.T) {
 				wantKind(t, err, tt.kind)
 				if tt.kind == ErrNode && !errors.Is(err, nodeErr) {
 					t.Errorf("cause lost: %v", err)
+				}
+				if tt.kind == ErrFeeTooHigh && len(node.asked) != 0 {
+					t.Errorf("account read after refusing the fee: %v", node.asked)
 				}
 				return
 			}

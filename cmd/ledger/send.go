@@ -13,18 +13,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ledger-node/ledger/chain/types"
+	"github.com/ledger-node/ledger/rpc"
 	"github.com/ledger-node/ledger/rpc/client"
 	"github.com/ledger-node/ledger/wallet"
 )
 
 // sendFlags are send's options.
 type sendFlags struct {
-	from, to, amount, fee, memo, out string
-	index                            uint32
-	nonce                            uint64
-	wait                             int
-	timeout                          time.Duration
-	offline                          bool
+	from, to, amount, fee, maxFee, memo, out string
+	index                                    uint32
+	nonce                                    uint64
+	wait                                     int
+	timeout                                  time.Duration
+	offline                                  bool
 }
 
 // sentJSON is the result of send and tx submit.
@@ -43,6 +44,10 @@ type sentJSON struct {
 	Confirmations uint32 `json:"confirmations,omitempty"`
 	Height        uint32 `json:"height,omitempty"`
 	BlockHash     string `json:"blockHash,omitempty"`
+
+	// feeEstimated: the fee is the node's suggestion, not --fee (said in
+	// the human output).
+	feeEstimated bool
 }
 
 func newSendCmd(a *app) *cobra.Command {
@@ -54,7 +59,9 @@ func newSendCmd(a *app) *cobra.Command {
 --index says otherwise). The nonce comes from the node (state_getAccount's
 pendingNonce) and the fee from tx_estimateFee unless --nonce or --fee give
 them; the wallet must be of the node's network. A zero or negative amount,
-or one above the balance with the fee, is refused before anything is signed.
+or one above the balance with the fee, is refused before anything is signed,
+and so is a fee suggested by the node above --max-fee (a --fee is used as
+given).
 
 With --offline nothing is asked of the node: --nonce and --fee are required,
 the balance is not checked, and the signed transaction is written as hex to
@@ -70,10 +77,11 @@ the balance is not checked, and the signed transaction is written as hex to
 	fl.StringVar(&f.to, "to", "", "recipient address (required)")
 	fl.StringVar(&f.amount, "amount", "", "amount in coins, up to 8 decimals (required)")
 	fl.StringVar(&f.fee, "fee", "", "fee in coins (default: the node's estimate for the transaction's size)")
+	fl.StringVar(&f.maxFee, "max-fee", wallet.DefaultMaxFee.String(), "refuse a fee suggested by the node above this many coins (not applied to --fee)")
 	fl.StringVar(&f.memo, "memo", "", "memo text stored with the transaction")
 	fl.Uint64Var(&f.nonce, "nonce", 0, "sender nonce (default: the node's pending nonce; required with --offline)")
 	fl.IntVar(&f.wait, "wait", 0, "wait until the transaction has this many confirmations")
-	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long --wait waits")
+	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "how long --wait waits, retrying while the node is unreachable")
 	fl.BoolVar(&f.offline, "offline", false, "sign without contacting the node; write the transaction to --out or stdout")
 	fl.StringVar(&f.out, "out", "", "with --offline: file to write the signed transaction to (must not exist)")
 	return cmd
@@ -90,6 +98,8 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, f sendFlags) error {
 		return usagef("send needs --amount COINS")
 	case f.wait < 0:
 		return usagef("--wait %d: must not be negative", f.wait)
+	case f.timeout <= 0:
+		return usagef("--timeout %v: must be more than zero", f.timeout)
 	case f.wait > 0 && f.offline:
 		return usagef("--wait cannot be used with --offline")
 	case f.out != "" && !f.offline:
@@ -110,6 +120,10 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, f sendFlags) error {
 			return err
 		}
 		fee = &v
+	}
+	maxFee, err := parseAmount("--max-fee", f.maxFee)
+	if err != nil {
+		return err
 	}
 	if len(f.memo) > types.MaxMemoSize {
 		return usagef("--memo is %d bytes; at most %d", len(f.memo), types.MaxMemoSize)
@@ -141,7 +155,7 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, f sendFlags) error {
 	if err != nil {
 		return err
 	}
-	req := wallet.SendRequest{To: to, Amount: amount, Memo: []byte(f.memo), Fee: fee}
+	req := wallet.SendRequest{To: to, Amount: amount, Memo: []byte(f.memo), Fee: fee, MaxFee: maxFee}
 	if cmd.Flags().Changed("nonce") {
 		req.Nonce = &f.nonce
 	}
@@ -153,22 +167,44 @@ func (a *app) send(ctx context.Context, cmd *cobra.Command, f sendFlags) error {
 	if err != nil {
 		return fmt.Errorf("the node refused the transaction: %w", err)
 	}
-	res := sentJSON{Hash: sent.Hash, From: tx.Sender().Bech32(net.Prefix), To: to.Bech32(net.Prefix),
-		Amount: amountJSON(uint64(tx.Amount)), Fee: amountJSON(uint64(tx.Fee)), Nonce: tx.Nonce, Published: sent.Published}
-	if want := tx.Hash().String(); sent.Hash != want {
-		return fmt.Errorf("the node reports hash %s for transaction %s", sent.Hash, want)
+	if err := checkSentHash(sent, tx); err != nil {
+		return err
 	}
+	res := sentJSON{Hash: sent.Hash, From: tx.Sender().Bech32(net.Prefix), To: to.Bech32(net.Prefix),
+		Amount: amountJSON(uint64(tx.Amount)), Fee: amountJSON(uint64(tx.Fee)), Nonce: tx.Nonce, Published: sent.Published,
+		feeEstimated: fee == nil}
 	return a.finishSend(ctx, c, res, f.wait, f.timeout)
 }
 
-// finishSend prints the hash and, with wait > 0, follows the transaction
-// to wait confirmations.
+// checkSentHash refuses an answer to tx_send that names another
+// transaction than the one sent: following that hash would wait on, and
+// report, something else.
+func checkSentHash(sent rpc.SendResult, tx *types.Tx) error {
+	if want := tx.Hash().String(); sent.Hash != want {
+		got := sent.Hash // the node's text: bounded and quoted
+		if len(got) > 2*types.HashSize+8 {
+			got = got[:2*types.HashSize+8] + "…"
+		}
+		return fmt.Errorf("the node reports hash %q for transaction %s; it may have been accepted: check with \"ledger tx %s\"",
+			got, want, want)
+	}
+	return nil
+}
+
+// finishSend prints the fee and the hash and, with wait > 0, follows the
+// transaction to wait confirmations.
 func (a *app) finishSend(ctx context.Context, c *client.Client, res sentJSON, wait int, timeout time.Duration) error {
 	if !a.jsonOut() {
-		fmt.Fprintln(a.stdout, res.Hash)
-		if res.From != "" {
-			a.progress("sent %s coins from %s to %s, fee %s, nonce %d", res.Amount.Coins, res.From, res.To, res.Fee.Coins, res.Nonce)
+		fee := res.Fee.Coins
+		if res.feeEstimated {
+			fee += " (the node's estimate)"
 		}
+		if res.From != "" {
+			a.progress("sent %s coins from %s to %s, fee %s, nonce %d", res.Amount.Coins, res.From, res.To, fee, res.Nonce)
+		} else {
+			a.progress("submitted a transfer of %s coins, fee %s, nonce %d", res.Amount.Coins, fee, res.Nonce)
+		}
+		fmt.Fprintln(a.stdout, res.Hash)
 	}
 	if wait > 0 {
 		r, err := a.waitConfirmations(ctx, c, res.Hash, wait, timeout)
@@ -209,6 +245,8 @@ func describeWalletError(err error) error {
 		switch we.Kind {
 		case wallet.ErrInsufficientFunds:
 			return fmt.Errorf("not enough coins: %s; nothing was signed", we.Description)
+		case wallet.ErrFeeTooHigh:
+			return fmt.Errorf("%s (--max-fee); pass --fee or raise --max-fee; nothing was signed", we.Description)
 		case wallet.ErrZeroAmount:
 			return usagef("the amount must be more than zero; nothing was signed")
 		case wallet.ErrNode:

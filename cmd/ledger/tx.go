@@ -156,6 +156,9 @@ func newTxSubmitCmd(a *app) *cobra.Command {
 			if wait < 0 {
 				return usagef("--wait %d: must not be negative", wait)
 			}
+			if timeout <= 0 {
+				return usagef("--timeout %v: must be more than zero", timeout)
+			}
 			tx, raw, err := readRawTx(args[0])
 			if err != nil {
 				return err
@@ -168,12 +171,15 @@ func newTxSubmitCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the node refused the transaction: %w", err)
 			}
+			if err := checkSentHash(sent, tx); err != nil {
+				return err
+			}
 			res := sentJSON{Hash: sent.Hash, Amount: amountJSON(uint64(tx.Amount)), Fee: amountJSON(uint64(tx.Fee)),
 				Nonce: tx.Nonce, Published: sent.Published}
 			return a.finishSend(ctx, c, res, wait, timeout)
 		},
 	}
 	cmd.Flags().IntVar(&wait, "wait", 0, "wait until the transaction has this many confirmations")
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long --wait waits")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long --wait waits, retrying while the node is unreachable")
 	return cmd
 }

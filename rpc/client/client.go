@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,7 +41,8 @@ const (
 	// ErrUnauthorized: the node answered HTTP 401: no token or a wrong
 	// one.
 	ErrUnauthorized = ErrorKind("ErrUnauthorized")
-	// ErrHTTP: the node answered another HTTP status than 200.
+	// ErrHTTP: the node answered another HTTP status than 200, a
+	// redirect included (redirects are never followed).
 	ErrHTTP = ErrorKind("ErrHTTP")
 	// ErrBadResponse: the answer is too large, not JSON-RPC 2.0, has
 	// another id, or its result does not decode into the expected type.
@@ -110,9 +113,35 @@ type Config struct {
 	// MaxResponse bounds a response body in bytes; DefaultMaxResponse if
 	// zero.
 	MaxResponse int64
-	// HTTPClient is used if set (tests); otherwise a client with Timeout.
+	// HTTPClient is used if set (tests), with its redirects refused like
+	// the default client's; otherwise a client with Timeout and the
+	// transport of NewTransport.
 	HTTPClient *http.Client
 }
+
+// NewTransport is the transport of a Client made without
+// Config.HTTPClient: http.DefaultTransport's timeouts and pool sizes but
+// no proxy. HTTP_PROXY and friends are ignored on purpose: the bearer
+// token would travel through the proxy, and a node's RPC endpoint is
+// meant to be reached directly.
+func NewTransport() *http.Transport {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: 1 * time.Second,
+	}
+}
+
+// refuseRedirect is every client's CheckRedirect: a redirect is answered
+// to the caller (Call makes it an ErrHTTP) instead of followed, since a
+// followed POST may turn into a GET and carry the token to another
+// address.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Client calls one node's JSON-RPC API.
 type Client struct {
@@ -138,16 +167,21 @@ func New(cfg Config) (*Client, error) {
 	if strings.ContainsAny(cfg.Token, "\r\n") {
 		return nil, &Error{Kind: ErrBadConfig, Message: "RPC token contains a line break"}
 	}
-	c := &Client{url: u, token: cfg.Token, maxResponse: cfg.MaxResponse, http: cfg.HTTPClient}
+	c := &Client{url: u, token: cfg.Token, maxResponse: cfg.MaxResponse}
 	if c.maxResponse <= 0 {
 		c.maxResponse = DefaultMaxResponse
 	}
-	if c.http == nil {
+	if cfg.HTTPClient != nil {
+		// A copy: the caller's client keeps its own redirect policy.
+		hc := *cfg.HTTPClient
+		hc.CheckRedirect = refuseRedirect
+		c.http = &hc
+	} else {
 		timeout := cfg.Timeout
 		if timeout <= 0 {
 			timeout = DefaultTimeout
 		}
-		c.http = &http.Client{Timeout: timeout}
+		c.http = &http.Client{Timeout: timeout, Transport: NewTransport(), CheckRedirect: refuseRedirect}
 	}
 	return c, nil
 }
@@ -203,6 +237,10 @@ func (c *Client) Call(ctx context.Context, method string, params, result any) er
 		return &Error{Kind: ErrUnreachable, Method: method, Message: "reading the answer from " + c.url, Cause: unwrapURLError(err)}
 	}
 	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return &Error{Kind: ErrHTTP, Method: method, Code: resp.StatusCode,
+			Message: fmt.Sprintf("the node answered with a redirect to %s (HTTP %d); redirects are not followed: give the final URL with --rpc",
+				redirectTarget(resp), resp.StatusCode)}
 	case resp.StatusCode == http.StatusUnauthorized:
 		return &Error{Kind: ErrUnauthorized, Method: method, Code: resp.StatusCode,
 			Message: "the node refused the RPC token (HTTP 401): check --rpc.token, or --datadir for the node's rpc.cookie"}
@@ -272,6 +310,19 @@ func unwrapURLError(err error) error {
 		return u.Err
 	}
 	return err
+}
+
+// redirectTarget is a redirect's Location for an error message: quoted
+// (it is the node's text, possibly hostile) and shortened.
+func redirectTarget(resp *http.Response) string {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "nowhere (no Location header)"
+	}
+	if len(loc) > 200 {
+		loc = loc[:200] + "…"
+	}
+	return strconv.Quote(loc)
 }
 
 // firstLine is the start of a non-JSON-RPC body, for an error message.

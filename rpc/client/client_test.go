@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ledger-node/ledger/chain/types"
@@ -277,4 +279,91 @@ func FuzzDecodeResponse(f *testing.F) {
 			t.Fatalf("error %v is not an ErrRPC or ErrBadResponse *Error", err)
 		}
 	})
+}
+
+// TestRedirectRefused: a 3xx answer is an ErrHTTP naming where it points;
+// the client follows none, so the target never sees the request or the
+// token, whatever the status.
+func TestRedirectRefused(t *testing.T) {
+	target := newFakeNode(t, func(w http.ResponseWriter, _ string, _ json.RawMessage, id json.RawMessage) {
+		result(w, id, `{"height":1,"hash":"ab"}`)
+	})
+	var targetHits atomic.Int32
+	counting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		targetHits.Add(1)
+		target.srv.Config.Handler.ServeHTTP(w, r)
+	}))
+	defer counting.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(code), func(t *testing.T) {
+			redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, counting.URL+"/rpc", code)
+			}))
+			defer redirector.Close()
+			for _, c := range []*Client{
+				newTestClient(t, redirector.URL),
+				mustNew(t, Config{URL: redirector.URL, Token: "secret", HTTPClient: &http.Client{}}),
+			} {
+				_, err := c.Head(context.Background())
+				var e *Error
+				if !errors.As(err, &e) || e.Kind != ErrHTTP || e.Code != code ||
+					!strings.Contains(err.Error(), "redirect to \""+counting.URL+"/rpc\"") {
+					t.Fatalf("error %v, want ErrHTTP %d naming the redirect target", err, code)
+				}
+			}
+			if n := targetHits.Load(); n != 0 {
+				t.Fatalf("the redirect was followed: the target got %d requests", n)
+			}
+		})
+	}
+}
+
+func mustNew(t *testing.T, cfg Config) *Client {
+	t.Helper()
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestNoProxy: with HTTP_PROXY set, a node at a non-loopback name is
+// still dialled directly; the proxy never sees the request or the token.
+// The dial is redirected to a local server so that nothing leaves
+// 127.0.0.1.
+func TestNoProxy(t *testing.T) {
+	var proxyHits atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxyHits.Add(1)
+		http.Error(w, "proxy", http.StatusBadGateway)
+	}))
+	defer proxy.Close()
+	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"} {
+		t.Setenv(k, proxy.URL)
+	}
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	node := newFakeNode(t, func(w http.ResponseWriter, _ string, _ json.RawMessage, id json.RawMessage) {
+		result(w, id, `{"height":7,"hash":"ab"}`)
+	})
+	c := newTestClient(t, "http://ledger-node.example:7401")
+	tr, ok := c.http.Transport.(*http.Transport)
+	if !ok || tr.Proxy != nil {
+		t.Fatalf("transport %T with a proxy function: the environment's proxy would be used", c.http.Transport)
+	}
+	var dialed []string
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dialed = append(dialed, addr)
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", node.srv.Listener.Addr().String())
+	}
+	h, err := c.Head(context.Background())
+	if err != nil || h.Height != 7 {
+		t.Fatalf("Head = %+v, %v", h, err)
+	}
+	if proxyHits.Load() != 0 || len(dialed) != 1 || dialed[0] != "ledger-node.example:7401" || node.lastAuth != "Bearer secret" {
+		t.Fatalf("proxy hits %d, dialled %q, node saw %q: want the node dialled directly with the token",
+			proxyHits.Load(), dialed, node.lastAuth)
+	}
 }

@@ -12,7 +12,11 @@
 // What it does not do: no batches, no WebSocket subscriptions, no retries
 // (a caller that polls decides when to call again), and no validation of
 // addresses or amounts beyond what decoding needs: the node is the
-// authority on what it accepts.
+// authority on what it accepts. It uses no proxy (HTTP_PROXY and
+// HTTPS_PROXY are ignored, so the token goes to the node's address and
+// nowhere else) and follows no redirect: a 3xx answer is an ErrHTTP
+// naming the Location, since a followed POST can turn into a GET and the
+// token would be sent on to wherever the node points.
 //
 // Concurrency: a Client is safe for concurrent use; it holds no mutable
 // state but an atomic request counter and the http.Client, which is
