@@ -31,19 +31,56 @@ import (
 // Entries are written in the batch that connects their block and deleted
 // in the batch that disconnects it, so they always describe exactly the
 // main chain of the tip marker. The key 'Y' (addrIndexReadyKey) records
-// that they are complete: it is written with the genesis block of a new
-// store, or after Open built the index of a store that ran without it, and
-// deleted when a store is opened with Config.NoAddressIndex (which then
-// drops the entries too, as they would go stale).
+// that they are complete, and up to which tip: addrIndexVersion || tip
+// hash. It is written with the genesis block of a new store, rewritten
+// with the new tip in every connect and disconnect batch (the batch that
+// moves the tip marker 'S'), written after Open built the index of a store
+// that ran without it, and deleted when a store is opened with
+// Config.NoAddressIndex (which then drops the entries too, as they would
+// go stale).
 //
-// addrIndexVersion is the marker's value; another value reads as an
-// incomplete index, to be built again.
-const addrIndexVersion = 1
+// Tying the marker to the tip catches a store whose tip moved without the
+// index following: a binary that predates the index (it writes neither
+// 'X' nor 'Y') connecting or reorganising blocks on the same data
+// directory leaves 'Y' naming an older tip than 'S', and Open then builds
+// the index again instead of serving a history with holes and stale
+// entries.
+//
+// addrIndexVersion is the marker's first byte; another value, or a marker
+// of another length (version 1 was that byte alone, not tied to a tip),
+// reads as an incomplete index, to be built again.
+const addrIndexVersion = 2
+
+// addrIndexMarkerSize is the length of the 'Y' value.
+const addrIndexMarkerSize = 1 + types.HashSize
+
+// addrIndexMarker is the 'Y' value saying the index is complete up to tip.
+func addrIndexMarker(tip types.Hash) []byte {
+	v := make([]byte, addrIndexMarkerSize)
+	v[0] = addrIndexVersion
+	copy(v[1:], tip[:])
+	return v
+}
+
+// addrIndexMarkerNames reports whether v, a stored 'Y' value, says the
+// index is complete up to tip.
+func addrIndexMarkerNames(v []byte, tip types.Hash) bool {
+	return len(v) == addrIndexMarkerSize && v[0] == addrIndexVersion && types.Hash(v[1:]) == tip
+}
 
 const addrTxKeySize = 1 + types.AddressSize + 4 + 4
 
 // MaxAddressTxs bounds the transactions one AddressTxs call returns.
 const MaxAddressTxs = 500
+
+// addressTxsReadBudget bounds the block bodies one AddressTxs call reads:
+// once the bodies read reach it, the call stops at the next block and
+// returns a short page with a cursor. Without it, a page of MaxAddressTxs
+// entries in as many different blocks would read and decode up to 500
+// blocks of up to a megabyte each, and a batch of calls a multiple of
+// that. Each block is read once per call, however many of its
+// transactions the page lists.
+const addressTxsReadBudget = 16 << 20
 
 func addrTxKey(a types.Address, height, index uint32) []byte {
 	k := make([]byte, addrTxKeySize)
@@ -138,13 +175,23 @@ func (tx *AddressTx) Cursor() AddressCursor { return AddressCursor{Height: tx.He
 // AddressTxs returns up to limit (1..MaxAddressTxs) main-chain
 // transactions that name addr as sender or recipient, newest first,
 // starting below cursor (nil: from the tip). next is the cursor of the
-// following page, nil when there is none. The answer is read from one
-// snapshot, so it describes one tip even while blocks connect.
+// following page, nil when there is none. A page may be shorter than
+// limit with next set: a call stops at a block boundary once it has read
+// 16 MiB of block bodies (addressTxsReadBudget), so callers page on while
+// next is not nil rather than until a page comes back short. Every page
+// but the last holds at least one transaction. The answer is read from
+// one snapshot, so it describes one tip even while blocks connect.
 //
 // Errors: ErrIndexUnavailable when the store runs with NoAddressIndex,
 // ErrBadLimit for a limit out of range, ErrClosed, and ErrCorruptDB when
 // an entry does not match the stored blocks.
 func (c *Chain) AddressTxs(addr types.Address, limit int, cursor *AddressCursor) (txs []AddressTx, next *AddressCursor, err error) {
+	return c.addressTxs(addr, limit, cursor, addressTxsReadBudget)
+}
+
+// addressTxs is AddressTxs with the bytes of block bodies a call may read
+// before it stops at the next block (readBudget; tests make it small).
+func (c *Chain) addressTxs(addr types.Address, limit int, cursor *AddressCursor, readBudget int) (txs []AddressTx, next *AddressCursor, err error) {
 	if c.cfg.NoAddressIndex {
 		return nil, nil, chainError(ErrIndexUnavailable, "the address index is off (the node runs without it)")
 	}
@@ -167,9 +214,9 @@ func (c *Chain) AddressTxs(addr types.Address, limit int, cursor *AddressCursor)
 	if err != nil {
 		return nil, nil, err
 	}
-	tip := c.node(tipHash)
-	if tip == nil {
-		return nil, nil, corrupt("tip %s is not in the block index", tipHash)
+	tipHeight, err := c.snapshotTipHeight(snap, tipHash)
+	if err != nil {
+		return nil, nil, err
 	}
 
 	rng := util.BytesPrefix(addrPrefix(addr))
@@ -200,21 +247,31 @@ func (c *Chain) AddressTxs(addr types.Address, limit int, cursor *AddressCursor)
 		next = &last
 	}
 
+	// Positions come sorted by height, so the entries of one block are
+	// consecutive: the block last read is all the cache a call needs to
+	// read each block once.
 	txs = make([]AddressTx, 0, len(positions))
 	var (
-		blk      *types.Block
-		blkHash  types.Hash
-		blkValid bool
+		blk     *types.Block
+		blkHash types.Hash
+		read    int // bytes of block bodies read by this call
 	)
 	for _, p := range positions {
-		if p.Height > tip.height {
-			return nil, nil, corrupt("address index entry at height %d above the tip %d", p.Height, tip.height)
+		if p.Height > tipHeight {
+			return nil, nil, corrupt("address index entry at height %d above the tip %d", p.Height, tipHeight)
 		}
-		if !blkValid || blk.Header.Height != p.Height {
-			if blkHash, blk, err = c.snapshotBlockAt(snap, p.Height); err != nil {
+		if blk == nil || blk.Header.Height != p.Height {
+			if read >= readBudget && len(txs) > 0 {
+				// A short page: the cursor resumes right below its last
+				// transaction, so the next page starts with this block.
+				last := txs[len(txs)-1].Cursor()
+				return txs, &last, nil
+			}
+			var size int
+			if blkHash, blk, size, err = c.snapshotBlockAt(snap, p.Height); err != nil {
 				return nil, nil, err
 			}
-			blkValid = true
+			read += size
 		}
 		if int(p.Index) >= len(blk.Txs) {
 			return nil, nil, corrupt("address index entry %d:%d past the block's %d transactions", p.Height, p.Index, len(blk.Txs))
@@ -224,56 +281,90 @@ func (c *Chain) AddressTxs(addr types.Address, limit int, cursor *AddressCursor)
 			return nil, nil, corrupt("address index entry %d:%d names a transaction of other addresses", p.Height, p.Index)
 		}
 		txs = append(txs, AddressTx{Tx: tx, TxID: tx.Hash(), Block: blkHash, Height: p.Height, Index: p.Index,
-			Confirmations: tip.height - p.Height + 1})
+			Confirmations: tipHeight - p.Height + 1})
 	}
 	return txs, next, nil
 }
 
-// snapshotBlockAt reads the main-chain block at height as of snap.
-func (c *Chain) snapshotBlockAt(snap *leveldb.Snapshot, height uint32) (types.Hash, *types.Block, error) {
+// snapshotTipHeight is the height of tip, the tip marker of snap. A block
+// joins the in-memory index just after the batch that connects it is
+// written, so a snapshot taken in between names a tip the index does not
+// know yet: its height is then read from the snapshot's index record.
+func (c *Chain) snapshotTipHeight(snap *leveldb.Snapshot, tip types.Hash) (uint32, error) {
+	if n := c.node(tip); n != nil {
+		return n.height, nil
+	}
+	v, err := snap.Get(hashKey(prefixIndex, tip), nil)
+	if err != nil {
+		if errors.Is(err, leveldb.ErrNotFound) {
+			return 0, corrupt("tip %s has no index record", tip)
+		}
+		return 0, c.readErr(err)
+	}
+	if len(v) != indexValueSize {
+		return 0, corrupt("index record of the tip %s of %d bytes", tip, len(v))
+	}
+	h, err := types.DecodeHeader(v[:types.HeaderSize])
+	if err != nil || h.Hash() != tip {
+		return 0, corrupt("index record of the tip %s does not hold its header", tip)
+	}
+	return h.Height, nil
+}
+
+// snapshotBlockAt reads the main-chain block at height as of snap, with
+// the size of its stored body.
+func (c *Chain) snapshotBlockAt(snap *leveldb.Snapshot, height uint32) (types.Hash, *types.Block, int, error) {
 	var hash types.Hash
 	v, err := snap.Get(heightKey(height), nil)
 	if err != nil {
 		if errors.Is(err, leveldb.ErrNotFound) {
-			return hash, nil, corrupt("address index entry at height %d, which has no main-chain record", height)
+			return hash, nil, 0, corrupt("address index entry at height %d, which has no main-chain record", height)
 		}
-		return hash, nil, c.readErr(err)
+		return hash, nil, 0, c.readErr(err)
 	}
 	if len(v) != types.HashSize {
-		return hash, nil, corrupt("main-chain record at height %d of %d bytes", height, len(v))
+		return hash, nil, 0, corrupt("main-chain record at height %d of %d bytes", height, len(v))
 	}
 	copy(hash[:], v)
 	raw, err := snap.Get(hashKey(prefixBlock, hash), nil)
 	if err != nil {
 		if errors.Is(err, leveldb.ErrNotFound) {
-			return hash, nil, corrupt("body of main-chain block %s is missing", hash)
+			return hash, nil, 0, corrupt("body of main-chain block %s is missing", hash)
 		}
-		return hash, nil, c.readErr(err)
+		return hash, nil, 0, c.readErr(err)
 	}
 	blk, err := types.DecodeBlock(raw)
 	if err != nil {
-		return hash, nil, corrupt("body of block %s: %v", hash, err)
+		return hash, nil, 0, corrupt("body of block %s: %v", hash, err)
 	}
 	if blk.Header.Height != height {
-		return hash, nil, corrupt("main-chain record at height %d names block %s of height %d", height, hash, blk.Header.Height)
+		return hash, nil, 0, corrupt("main-chain record at height %d names block %s of height %d", height, hash, blk.Header.Height)
 	}
-	return hash, blk, nil
+	return hash, blk, len(raw), nil
 }
 
 // prepareAddressIndex makes the stored address index agree with
-// Config.NoAddressIndex at open: built if wanted and not complete, dropped
-// if not wanted. Called by load with processMu held, before the store is
-// returned.
+// Config.NoAddressIndex at open: dropped if not wanted; if wanted, kept
+// only when its marker names the tip marker's block, built again
+// otherwise (missing, of an older version, or naming another tip: the
+// tip moved without the index). Called by load with processMu held,
+// before anything changes the chain: from then on every connect and
+// disconnect batch keeps the entries and the marker in step with the
+// tip, so the marker must not be rewritten over an incomplete index.
 func (c *Chain) prepareAddressIndex() error {
 	if c.cfg.NoAddressIndex {
 		return c.dropAddressIndex()
 	}
+	tip := c.tipNode().hash
 	v, err := c.db.Get([]byte{addrIndexReadyKey}, nil)
 	switch {
-	case err == nil && len(v) == 1 && v[0] == addrIndexVersion:
+	case err == nil && addrIndexMarkerNames(v, tip):
 		return nil
 	case err != nil && !errors.Is(err, leveldb.ErrNotFound):
 		return c.readErr(err)
+	case err == nil:
+		c.log.Warn("the address index does not describe the tip (the store ran without it, or with an older version): building it again",
+			"tip", tip)
 	}
 	return c.buildAddressIndex()
 }
@@ -342,7 +433,7 @@ func (c *Chain) buildAddressIndex() error {
 			c.log.Info("building the address index", "block", h, "of", tip.height, "elapsed", time.Since(start).Round(time.Second))
 		}
 	}
-	batch.Put([]byte{addrIndexReadyKey}, []byte{addrIndexVersion})
+	batch.Put([]byte{addrIndexReadyKey}, addrIndexMarker(tip.hash))
 	if err := c.db.Write(batch, syncWrite); err != nil {
 		return err
 	}

@@ -1,8 +1,9 @@
 package chain
 
 // The address index: histories, pages, reorganisations, Reindex, running
-// without the index and building it at open, refused queries, and the
-// cursor decoder.
+// without the index and building it at open, the read budget of a page,
+// refused queries, and the cursor decoder (the marker that ties the index
+// to the tip: addrindex_marker_test.go).
 
 import (
 	"bytes"
@@ -546,6 +547,34 @@ func TestAddressTxsWhileConnecting(t *testing.T) {
 	}
 }
 
+// TestAddressTxsTipNotYetInMemory: a block joins the in-memory index just
+// after the batch that connects it is written; a query whose snapshot
+// falls in between reads the tip's height from the snapshot rather than
+// reporting a corrupt store.
+func TestAddressTxsTipNotYetInMemory(t *testing.T) {
+	g := chaingen.New(chaingen.Options{Accounts: 6})
+	blocks := aiBusyChain(g, g.Genesis.Hash, 3)
+	c := rlOpen(t, Config{Genesis: g.Genesis})
+	mustProcess(t, c, blocks...)
+	tip := rgTip(blocks)
+	// The moment between the write and the memory update, made to last.
+	c.mu.Lock()
+	delete(c.index, tip)
+	c.mu.Unlock()
+	txs, _, err := c.AddressTxs(g.Addrs[0], MaxAddressTxs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []AddressCursor
+	for _, tx := range txs {
+		got = append(got, tx.Cursor())
+		if tx.Confirmations != 3-tx.Height+1 {
+			t.Fatalf("entry at height %d: %d confirmations at tip 3", tx.Height, tx.Confirmations)
+		}
+	}
+	aiSame(t, "history", got, aiWant(blocks, g.Addrs[0]))
+}
+
 func FuzzAddressCursor(f *testing.F) {
 	f.Add("")
 	f.Add("0000000000000000")
@@ -565,4 +594,94 @@ func FuzzAddressCursor(f *testing.F) {
 			t.Fatalf("%q decodes to %+v, which encodes as %q", s, c, c.String())
 		}
 	})
+}
+
+// TestAddressTxsReadBudget: a call stops at a block boundary once the
+// bodies it read reach its budget, with a cursor from which the next page
+// resumes; each block is read once per call however many of its entries
+// the page lists; paging on gives the whole history.
+func TestAddressTxsReadBudget(t *testing.T) {
+	g := chaingen.New(chaingen.Options{Accounts: 6})
+	blocks := aiBusyChain(g, g.Genesis.Hash, 5)
+	c := rlOpen(t, Config{Genesis: g.Genesis})
+	mustProcess(t, c, blocks...)
+	addr := g.Addrs[0]
+	want := aiWant(blocks, addr)
+	minSize, maxSize := 1<<30, 0
+	for _, b := range blocks {
+		minSize, maxSize = min(minSize, len(b.Encode())), max(maxSize, len(b.Encode()))
+	}
+	if maxSize >= 2*minSize {
+		t.Fatalf("block sizes %d to %d: the two-block budget below needs them within a factor of 2", minSize, maxSize)
+	}
+	perBlock := map[uint32]int{}
+	for _, p := range want {
+		perBlock[p.Height]++
+	}
+
+	rows := []struct {
+		name      string
+		budget    int
+		maxBlocks int // blocks a page may span: a page stops after reading them
+	}{
+		{"one byte: one block per page", 1, 1},
+		{"two blocks' worth", 2 * minSize, 2},
+		{"the default", addressTxsReadBudget, len(blocks)},
+	}
+	for _, row := range rows {
+		for _, limit := range []int{1, 3, 7, MaxAddressTxs} {
+			t.Run(fmt.Sprintf("%s, limit %d", row.name, limit), func(t *testing.T) {
+				var (
+					got    []AddressCursor
+					cursor *AddressCursor
+				)
+				for pages := 0; ; pages++ {
+					if pages > len(want) {
+						t.Fatal("paging does not end")
+					}
+					txs, next, err := c.addressTxs(addr, limit, cursor, row.budget)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(txs) == 0 || len(txs) > limit {
+						t.Fatalf("page %d: %d transactions for a limit of %d", pages, len(txs), limit)
+					}
+					heights := map[uint32]int{}
+					for _, tx := range txs {
+						got = append(got, tx.Cursor())
+						heights[tx.Height]++
+					}
+					if len(heights) > row.maxBlocks {
+						t.Fatalf("page %d spans %d blocks, budget %d allows %d", pages, len(heights), row.budget, row.maxBlocks)
+					}
+					if next == nil {
+						break
+					}
+					last := txs[len(txs)-1]
+					if *next != last.Cursor() {
+						t.Fatalf("page %d ends at %v with next cursor %v", pages, last.Cursor(), *next)
+					}
+					if len(txs) < limit {
+						// Short: it stopped at a block boundary, after
+						// reading the blocks the budget allows, each once
+						// for all of its entries on the page.
+						done := 0
+						for _, p := range got {
+							if p.Height == last.Height {
+								done++
+							}
+						}
+						if done != perBlock[last.Height] {
+							t.Fatalf("short page %d ends inside block %d (%d of its %d entries listed so far)", pages, last.Height, done, perBlock[last.Height])
+						}
+						if len(heights) != row.maxBlocks {
+							t.Fatalf("short page %d spans %d blocks, want %d", pages, len(heights), row.maxBlocks)
+						}
+					}
+					cursor = next
+				}
+				aiSame(t, "pages", got, want)
+			})
+		}
+	}
 }

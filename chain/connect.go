@@ -83,9 +83,10 @@ func (c *Chain) connectBlock(n *blockNode, blk *types.Block, txids []types.Hash,
 }
 
 // connectBatch holds everything connecting n writes: the body (with
-// storeBody), accounts, transaction index, address index (unless
-// NoAddressIndex), undo data, main-chain record, index record (idx) and
-// the tip marker with the new commitment.
+// storeBody), accounts, transaction index, address index and its
+// completeness marker naming n (unless NoAddressIndex), undo data,
+// main-chain record, index record (idx) and the tip marker with the new
+// commitment.
 func (c *Chain) connectBatch(n *blockNode, blk *types.Block, txids []types.Hash, delta *consensus.StateDelta, idx []byte, storeBody bool) *leveldb.Batch {
 	batch := new(leveldb.Batch)
 	if storeBody {
@@ -103,6 +104,7 @@ func (c *Chain) connectBatch(n *blockNode, blk *types.Block, txids []types.Hash,
 	}
 	if !c.cfg.NoAddressIndex {
 		indexAddresses(batch, blk, n.height, false)
+		batch.Put([]byte{addrIndexReadyKey}, addrIndexMarker(n.hash))
 	}
 	batch.Put(hashKey(prefixUndo, n.hash), encodeUndo(delta.Changes))
 	batch.Put(heightKey(n.height), n.hash[:])
@@ -161,6 +163,7 @@ func (c *Chain) disconnectTip() error {
 	}
 	if !c.cfg.NoAddressIndex {
 		indexAddresses(batch, blk, n.height, true)
+		batch.Put([]byte{addrIndexReadyKey}, addrIndexMarker(n.parent.hash))
 	}
 	batch.Delete(hashKey(prefixUndo, n.hash))
 	batch.Delete(heightKey(n.height))

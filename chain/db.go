@@ -19,10 +19,11 @@ import (
 //	'A' || address      -> balance (8) || nonce (8); absent when empty
 //	'U' || block hash   -> undo: count (4) || count x (address || balance || nonce) before the block
 //	'X' || address || height (4) || index in block (4) -> nothing: the address index, main chain only (addrindex.go)
-//	'Y'                 -> address index version (1), present when the address index is complete
+//	'Y'                 -> address index version (1) || tip hash (32): the index is complete up to that tip (addrindex.go)
 //
 // The tip marker 'S' is written in the same batch as the state it describes,
-// so the database is always at exactly one tip.
+// so the database is always at exactly one tip; with the address index on,
+// 'Y' is rewritten in that batch too, naming the same tip.
 const (
 	prefixGenesis = 'G'
 	prefixTip     = 'S'

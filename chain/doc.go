@@ -11,10 +11,10 @@
 // the rules in order and stores the result.
 //
 // Crash safety: connecting or disconnecting a block is one LevelDB batch
-// holding the account changes, the transaction index, the address index,
-// the undo data, the main-chain record and the tip marker, written with
-// Sync. A kill at any
-// instant leaves the database at the old tip or the new one. Open checks
+// holding the account changes, the transaction index, the address index
+// and its marker, the undo data, the main-chain record and the tip marker,
+// written with Sync. A kill at any instant leaves the database at the old
+// tip or the new one. Open checks
 // that the tip marker, the main chain, the commitment and (unless skipped)
 // every stored account agree, fails with ErrCorruptDB if not, and finishes
 // a reorganisation a crash interrupted. A reorganisation of depth d is d
@@ -26,12 +26,16 @@
 // position. AddressTxs pages through an address's history newest first
 // with an opaque cursor (ParseAddressCursor refuses a malformed one with
 // ErrBadCursor), reading one snapshot so that an answer describes one tip.
-// It is on by default; with Config.NoAddressIndex the store drops it at
-// open and AddressTxs fails with ErrIndexUnavailable. A marker records
-// that the index is complete: a store opened with the index after running
-// without it (or after a crash in the middle of building it) builds it
-// from the main chain's bodies before Open returns. Reindex rebuilds it
-// with everything else.
+// A call reads each block once and stops at a block boundary after 16 MiB
+// of bodies, so a page may be short with a cursor to resume from. It is
+// on by default; with Config.NoAddressIndex the store drops it at open and
+// AddressTxs fails with ErrIndexUnavailable. A marker records the tip the
+// index is complete up to, rewritten in every connect and disconnect
+// batch: a store opened with the index whose marker is missing or names
+// another tip than the tip marker (it ran without the index, under a
+// binary that predates it, or crashed in the middle of building it)
+// builds the index from the main chain's bodies before Open returns.
+// Reindex rebuilds it with everything else.
 //
 // Validation: a block is checked in stages (see package consensus). The
 // header's proof of work is checked before anything is stored, including

@@ -50,17 +50,19 @@ func (c *Chain) load() error {
 			return err
 		}
 	}
+	c.processMu.Lock()
+	defer c.processMu.Unlock()
+	// The address index first: the batches below rewrite its marker with
+	// each new tip, which is right only over a complete index.
+	if err := c.prepareAddressIndex(); err != nil {
+		return err
+	}
 	// A crash in the middle of a reorg leaves the tip on the way to a
 	// better chain, and one in the middle of InvalidateBlock on a block
 	// marked invalid: finish the work.
-	c.processMu.Lock()
-	defer c.processMu.Unlock()
 	err = c.restoreBestValidChain()
 	c.pending = nil
-	if err != nil {
-		return err
-	}
-	return c.prepareAddressIndex()
+	return err
 }
 
 func (c *Chain) initGenesis() error {
@@ -82,7 +84,7 @@ func (c *Chain) initGenesis() error {
 	if !c.cfg.NoAddressIndex {
 		// The genesis block has no transactions: the index of a new
 		// store is complete, and stays so block by block.
-		batch.Put([]byte{addrIndexReadyKey}, []byte{addrIndexVersion})
+		batch.Put([]byte{addrIndexReadyKey}, addrIndexMarker(g.Hash))
 	}
 	if err := c.db.Write(batch, syncWrite); err != nil {
 		return err

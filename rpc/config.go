@@ -28,9 +28,15 @@ const (
 	// DefaultMaxSubscriptions bounds the subscriptions of one WebSocket
 	// connection.
 	DefaultMaxSubscriptions = 16
-	// DefaultWSQueue bounds the messages waiting to be written to one
-	// WebSocket connection.
-	DefaultWSQueue = 256
+	// DefaultWSQueue bounds the notifications waiting to be written to
+	// one WebSocket connection: room for a burst of a few thousand
+	// accepted transactions (the pool admits gossip in batches).
+	DefaultWSQueue = 4096
+	// DefaultWSQueueBytes bounds the estimated bytes of those
+	// notifications: a transaction's is about 500 bytes, so a connection
+	// with one subscription meets DefaultWSQueue first and one with 16
+	// meets this.
+	DefaultWSQueueBytes = 4 << 20
 )
 
 // Chain is what the API reads from and asks of the chain store
@@ -119,10 +125,14 @@ type Config struct {
 	// MaxSubscriptions bounds one WebSocket connection's subscriptions
 	// (DefaultMaxSubscriptions if 0).
 	MaxSubscriptions int
-	// WSQueue bounds the messages waiting to be written to one WebSocket
-	// connection (DefaultWSQueue if 0); a connection whose queue is full
-	// when something must be queued is dropped.
-	WSQueue int
+	// WSQueue bounds the notifications waiting to be written to one
+	// WebSocket connection (DefaultWSQueue if 0), and WSQueueBytes their
+	// estimated encoded bytes (DefaultWSQueueBytes if 0); a connection
+	// whose queue would pass either is dropped. Answers are not counted:
+	// a connection holds at most one, as it reads the next message only
+	// once the previous answer is written.
+	WSQueue      int
+	WSQueueBytes int
 	// Version is reported by node_info.
 	Version string
 
@@ -156,6 +166,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WSQueue <= 0 {
 		c.WSQueue = DefaultWSQueue
+	}
+	if c.WSQueueBytes <= 0 {
+		c.WSQueueBytes = DefaultWSQueueBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

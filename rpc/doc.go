@@ -22,22 +22,37 @@
 // HTTP limits (MaxBody as the read limit: the library closes with 1009
 // past it; MaxBatch; Timeout per call), served by the connection's own
 // jrpc2 server (the same method map, the connection in each call's
-// context) one message at a time, so a client cannot queue unbounded
-// work. chain_subscribeHeads and mempool_subscribeTxs (at most
+// context) one message at a time, the next message read only once the
+// previous answer is written: a client cannot queue unbounded work, and
+// one that sends without reading makes the server hold one answer for it,
+// not one per message, until a write outlasts Timeout and ends the
+// connection. chain_subscribeHeads and mempool_subscribeTxs (at most
 // MaxSubscriptions per connection) answer ErrNotWebSocket over HTTP.
 //
 // Notifications: New subscribes once to the chain and once to the pool
 // (neither can unsubscribe: a closed server ignores their events). The
 // callbacks run on the chain's or the admitting goroutine and never
-// block: they put the event on each subscribed connection's bounded queue
-// (WSQueue) with a non-blocking send, and a connection whose queue is full
-// is dropped at once (a disconnected client knows it missed events; one
-// left behind would not). Each connection's writer goroutine encodes and
-// writes its queue, skipping subscriptions ended meanwhile. A subscription
-// becomes active in the same step (under wsConn.mu) that queues the answer
-// giving its id, so no notification precedes the id and none is missed
-// after it. Heads: one notification per block that becomes the tip; the
-// first after disconnections has reorg set and lists the removed blocks.
+// block: they append the event to each subscribed connection's queue
+// (under its lock, never waiting on the connection), and a connection
+// whose notifications would pass WSQueue messages or WSQueueBytes
+// estimated bytes is dropped at once (a disconnected client knows it
+// missed events; one left behind would not); the drop is logged once the
+// locks are released. Each connection's
+// writer goroutine encodes and writes its queue (answers and
+// notifications, in the order queued), skipping subscriptions ended
+// meanwhile. A subscription becomes active in the same step (under
+// wsConn.mu) that queues the answer giving its id, so no notification
+// precedes the id and none is missed after it; an unsubscribe ends it
+// before its answer is queued, so none is written after that answer.
+// Heads: one notification per block that becomes the tip; the first
+// after disconnections has reorg set and lists the removed blocks, from
+// the old tip down. A client undoes the removed blocks, then applies the
+// head: its parent is the fork point after a switch of branch, but after
+// blocks were only disconnected (chain_invalidateBlock) the head is the
+// fork point itself. Transactions: one notification per transaction
+// accepted, unsequenced: the pool calls back after releasing its lock,
+// on each admitting goroutine, so one sender's transactions may arrive
+// out of nonce order, and a transaction after the block that mined it.
 //
 // Conventions: amounts are integers in base units, hashes and raw data are
 // hex strings (no 0x prefix), addresses are bech32. Parameters may be given
@@ -48,10 +63,11 @@
 //
 // Concurrency: Server.mu guards the listener; hub.mu guards the set of
 // WebSocket connections, the closed flag and the reorg bookkeeping; each
-// wsConn.mu guards that connection's subscription tables and the sends on
-// its queue. Lock order: hub.mu, then wsConn.mu. Close closes the
-// WebSocket connections (code 1001, waiting a bounded time for their
-// close handshakes) before the HTTP server.
+// wsConn.mu guards that connection's subscription tables, its queue and
+// the queue's counts. Lock order: hub.mu, then wsConn.mu; nothing logs
+// while holding either. Close closes the WebSocket connections (code
+// 1001, waiting a bounded time for their close handshakes) before the
+// HTTP server.
 //
 // The parts of the node are reached through small interfaces defined here
 // (Chain, Pool, Miner, Network), satisfied by *chain.Chain, *mempool.Pool,

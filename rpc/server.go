@@ -125,7 +125,7 @@ func (s *Server) Start() error {
 			s.log.Error("rpc server stopped", "err", err)
 		}
 	}()
-	s.log.Info("rpc listening", "addr", ln.Addr().String())
+	s.log.Info("rpc listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/", "ws", "ws://"+ln.Addr().String()+"/ws")
 	return nil
 }
 

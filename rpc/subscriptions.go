@@ -39,11 +39,14 @@ type NewHead struct {
 }
 
 // HeadNotification is the params of chain_newHead: one per block that
-// became the tip. Reorg is set on the first block of a switch to another
-// branch (or on the new tip after blocks were only disconnected, as by
-// chain_invalidateBlock); Removed then lists the blocks that left the main
-// chain, from the old tip down, and Head.Parent of that notification is
-// the fork point.
+// became the tip. Reorg is set on the first notification after blocks
+// left the main chain; Removed then lists them, from the old tip down. A
+// client undoes Removed, then applies Head: after a switch to another
+// branch, Head is the new branch's first block and Head.Parent the fork
+// point; after blocks were only disconnected (chain_invalidateBlock of the
+// tip), Head is the new tip, the fork point itself, which the client
+// already has once Removed is undone. So the fork point is the block
+// below the last of Removed, not always Head.Parent.
 type HeadNotification struct {
 	Subscription string   `json:"subscription"`
 	Head         NewHead  `json:"head"`
@@ -58,7 +61,11 @@ type NewTx struct {
 }
 
 // TxNotification is the params of mempool_newTx: one per transaction the
-// pool accepted (not for those it puts back after a reorganisation).
+// pool accepted (not for those it puts back after a reorganisation). They
+// are not sequenced: each is queued on the admitting goroutine after the
+// pool released its lock, so two transactions of one sender admitted
+// concurrently may arrive out of nonce order, and one may arrive after
+// the block that includes it (or after the pool replaced or evicted it).
 type TxNotification struct {
 	Subscription string `json:"subscription"`
 	Tx           NewTx  `json:"tx"`
@@ -211,31 +218,40 @@ func (s *Server) onChain(n chain.Notification) {
 			return
 		}
 	}
+	drops := 0
 	if ev != nil {
-		h.fanOutLocked(subHeads, ev)
+		drops = h.fanOutLocked(subHeads, ev)
 	}
 	h.mu.Unlock()
+	s.logSlowDrops(drops)
 }
 
 // onPool fans an accepted transaction out. It runs on the admitting
-// goroutine and never blocks on a connection.
+// goroutine, after the pool released its lock (so concurrent admissions
+// reach it in any order), and never blocks on a connection.
 func (s *Server) onPool(a mempool.Accepted) {
 	h := &s.hub
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return
 	}
-	h.fanOutLocked(subTxs, &txEvent{tx: a.Tx, rate: a.Rate})
+	drops := h.fanOutLocked(subTxs, &txEvent{tx: a.Tx, rate: a.Rate})
+	h.mu.Unlock()
+	s.logSlowDrops(drops)
 }
 
-// fanOutLocked offers ev to every connection; h.mu is held.
-func (h *hub) fanOutLocked(kind subKind, ev any) {
+// fanOutLocked offers ev to every connection and returns how many it
+// dropped; h.mu is held.
+func (h *hub) fanOutLocked(kind subKind, ev any) int {
+	drops := 0
 	for c := range h.conns {
 		if !c.offer(kind, ev) {
-			h.slowDrops++
+			drops++
 		}
 	}
+	h.slowDrops += drops
+	return drops
 }
 
 // add registers c unless the server is closed or has max connections.

@@ -13,6 +13,8 @@ import (
 	"github.com/coder/websocket"
 	"github.com/creachadair/jrpc2"
 	"github.com/creachadair/jrpc2/server"
+
+	"github.com/ledger-node/ledger/chain/types"
 )
 
 // wsCloseWait bounds how long Close waits for the WebSocket connections
@@ -21,10 +23,14 @@ import (
 const wsCloseWait = 12 * time.Second
 
 // wsConn is one WebSocket connection. Its reader goroutine (run) reads a
-// message, answers it through the connection's own jrpc2 server and
-// queues the answer; its writer goroutine (writeLoop) writes the queue;
-// the chain's and the pool's goroutines queue notifications (offer).
-// Nothing ever blocks on a full queue: offer drops the connection instead.
+// message, answers it through the connection's own jrpc2 server, queues
+// the answer and waits until the answer is written before it reads the
+// next message; its writer goroutine (writeLoop) writes the queue; the
+// chain's and the pool's goroutines queue notifications (offer). So a
+// connection holds at most one answer, however many requests the client
+// sends without reading, and its notifications are bounded by count
+// (WSQueue) and estimated bytes (WSQueueBytes). Nothing ever blocks on a
+// full queue: offer drops the connection instead.
 type wsConn struct {
 	s *Server
 	// ws is set once, under mu, after the upgrade; the reader and writer
@@ -32,9 +38,11 @@ type wsConn struct {
 	ws     *websocket.Conn
 	ctx    context.Context // ends when the connection does
 	cancel context.CancelFunc
-	// out is the bounded outgoing queue; sends happen only with mu held
-	// and never block.
-	out chan outMsg
+	// wake holds a token when the queue may have items for the writer.
+	wake chan struct{}
+	// written receives a token from the writer once it has written the
+	// queued answer; the reader waits for it before reading on.
+	written chan struct{}
 
 	mu sync.Mutex
 	// subs are the active subscriptions by id. Guarded by mu.
@@ -43,17 +51,65 @@ type wsConn struct {
 	// become active once its answer is queued, so that no notification
 	// precedes the id. Guarded by mu.
 	pending map[string]subKind
-	// dropped: the queue overflowed; nothing more is queued. Guarded by mu.
+	// queue is the outgoing queue, in order: notifications (at most
+	// WSQueue, offer sees to it) and at most one answer. A slice, not a
+	// channel of that capacity, so that an idle connection holds no room
+	// for thousands of items. Guarded by mu.
+	queue []outMsg
+	// dropped: the notifications overflowed; nothing more is queued.
+	// Guarded by mu.
 	dropped bool
+	// notes and noteBytes are the notifications queued and not yet
+	// written: their number and their estimated encoded size
+	// (noteSize). Guarded by mu.
+	notes, noteBytes int
+	// answerBytes is the size of the queued answer not yet written, 0 if
+	// none (a sum, so that the one-in-flight rule shows in it). Guarded
+	// by mu.
+	answerBytes int
+	// peakBytes is the most noteBytes+answerBytes has been, for tests and
+	// logs. Guarded by mu.
+	peakBytes int
 }
 
 // outMsg is one queued item: a raw message (an answer) or an event with
-// the subscriptions it goes to.
+// the subscriptions it goes to and the estimated bytes of its
+// notifications (size, counted in noteBytes).
 type outMsg struct {
 	raw  []byte
 	ev   any // *headEvent or *txEvent
 	kind subKind
 	ids  []string
+	size int
+}
+
+// newWSConn makes the state of a connection (not yet upgraded).
+func newWSConn(s *Server, ctx context.Context, cancel context.CancelFunc) *wsConn {
+	return &wsConn{s: s, ctx: ctx, cancel: cancel, wake: make(chan struct{}, 1), written: make(chan struct{}, 1),
+		subs: map[string]subKind{}, pending: map[string]subKind{}}
+}
+
+// pushLocked queues m for the writer; c.mu is held. It never blocks.
+func (c *wsConn) pushLocked(m outMsg) {
+	c.queue = append(c.queue, m)
+	select {
+	case c.wake <- struct{}{}:
+	default: // a token is already there
+	}
+}
+
+// pop takes the oldest queued item; false if there is none.
+func (c *wsConn) pop() (outMsg, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		c.queue = nil // let a burst's backing array go
+		return outMsg{}, false
+	}
+	m := c.queue[0]
+	c.queue[0] = outMsg{}
+	c.queue = c.queue[1:]
+	return m, true
 }
 
 // serveWS authenticates the upgrade, checks the origin and the connection
@@ -76,8 +132,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		opts.InsecureSkipVerify = true
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &wsConn{s: s, ctx: ctx, cancel: cancel, out: make(chan outMsg, s.cfg.WSQueue),
-		subs: map[string]subKind{}, pending: map[string]subKind{}}
+	c := newWSConn(s, ctx, cancel)
 	if !s.hub.add(c, s.cfg.MaxWSConns) {
 		cancel()
 		http.Error(w, "too many WebSocket connections", http.StatusServiceUnavailable)
@@ -112,8 +167,12 @@ func (s *Server) wsOriginAllowed(r *http.Request) bool {
 	return err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
 }
 
-// run serves the connection: one message at a time, so a client cannot
-// queue unbounded work (batches still run concurrently).
+// run serves the connection: one message at a time, the next read only
+// once the previous answer is written, so a client cannot queue unbounded
+// work nor make the server hold more than one answer for it by not
+// reading (batches still run concurrently). A client that does not read
+// at all stalls its own connection until a write takes longer than
+// Timeout, which ends it.
 func (c *wsConn) run() {
 	local := newLocalServer(c)
 	var writer sync.WaitGroup
@@ -133,8 +192,16 @@ func (c *wsConn) run() {
 		if err != nil {
 			return
 		}
-		if !c.reply(answer) {
+		queued, ok := c.reply(answer)
+		if !ok {
 			return
+		}
+		if queued {
+			select {
+			case <-c.written:
+			case <-c.ctx.Done():
+				return
+			}
 		}
 	}
 }
@@ -209,27 +276,30 @@ func (c *wsConn) answer(cli *jrpc2.Client, msg []byte) ([]byte, error) {
 
 // reply queues the answer (if any) and activates the subscriptions the
 // message made, in one step under mu: notifications queued later come
-// after the answer, and none is missed in between. A full queue drops
-// the connection.
-func (c *wsConn) reply(answer []byte) bool {
+// after the answer, and none is missed in between. queued says an answer
+// was queued (the caller then waits for written); ok is false when the
+// connection is ending.
+func (c *wsConn) reply(answer []byte) (queued, ok bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.dropped {
-		return false
+		c.mu.Unlock()
+		return false, false
 	}
 	if answer != nil {
-		select {
-		case c.out <- outMsg{raw: answer}:
-		default:
-			c.dropLocked()
-			return false
-		}
+		c.pushLocked(outMsg{raw: answer})
+		c.answerBytes += len(answer)
+		c.notePeakLocked()
 	}
 	for id, k := range c.pending {
 		c.subs[id] = k
 	}
 	clear(c.pending)
-	return true
+	c.mu.Unlock()
+	return answer != nil, true
+}
+
+func (c *wsConn) notePeakLocked() {
+	c.peakBytes = max(c.peakBytes, c.noteBytes+c.answerBytes)
 }
 
 // addPending makes a subscription, active once the answer is queued.
@@ -261,9 +331,11 @@ func (c *wsConn) remove(kind subKind, id string) bool {
 }
 
 // offer queues ev for the connection's subscriptions of kind without
-// blocking; false if the queue was full, in which case the connection is
-// dropped. Called with hub.mu held, on the chain's or the pool's
-// goroutine.
+// blocking; false if its notifications would exceed WSQueue messages or
+// WSQueueBytes estimated bytes, in which case the connection is dropped.
+// A notification always fits an empty queue, however big. Called with
+// hub.mu held, on the chain's or the pool's goroutine: it must not log
+// (the caller does, after unlocking).
 func (c *wsConn) offer(kind subKind, ev any) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -279,23 +351,50 @@ func (c *wsConn) offer(kind subKind, ev any) bool {
 	if len(ids) == 0 {
 		return true
 	}
-	select {
-	case c.out <- outMsg{ev: ev, kind: kind, ids: ids}:
-		return true
-	default:
+	size := len(ids) * c.s.noteSize(ev)
+	if c.notes >= c.s.cfg.WSQueue || (c.notes > 0 && c.noteBytes+size > c.s.cfg.WSQueueBytes) {
 		c.dropLocked()
 		return false
 	}
+	c.pushLocked(outMsg{ev: ev, kind: kind, ids: ids, size: size})
+	c.notes++
+	c.noteBytes += size
+	c.notePeakLocked()
+	return true
+}
+
+// noteSize estimates the encoded size of one notification of ev, erring
+// high (TestWSNoteSizeEstimate): the JSON-RPC envelope, the subscription
+// id and the event's fields at their longest (two addresses for a
+// transaction).
+func (s *Server) noteSize(ev any) int {
+	switch e := ev.(type) {
+	case *headEvent:
+		return 384 + len(e.removed)*(2*types.HashSize+3)
+	case *txEvent:
+		return 512 + 2*len(s.cfg.Chain.Params().AddressPrefix) + 2*len(e.tx.Memo)
+	}
+	return 512
 }
 
 // dropLocked ends a connection whose queue is full: a client that does not
 // keep up is disconnected rather than silently missing events, and must
 // resubscribe and catch up (chain_head). Cancelling the context closes
 // the connection at once, without a close frame: the peer is not reading.
+// c.mu is held; the caller logs once it has released its locks
+// (logSlowDrops).
 func (c *wsConn) dropLocked() {
 	c.dropped = true
 	c.cancel()
-	c.s.log.Info("rpc: dropping a WebSocket client that does not keep up", "queue", cap(c.out))
+}
+
+// logSlowDrops logs connections dropped for not keeping up. Called with
+// no lock held: a log handler may block on its output.
+func (s *Server) logSlowDrops(n int) {
+	if n > 0 {
+		s.log.Info("rpc: dropped WebSocket clients that do not keep up", "clients", n,
+			"queue", s.cfg.WSQueue, "queueBytes", s.cfg.WSQueueBytes)
+	}
 }
 
 // active reports whether subscription id is still active, so that no
@@ -308,34 +407,70 @@ func (c *wsConn) active(id string) bool {
 }
 
 // writeLoop writes the queue until the connection ends; a write that
-// fails or takes longer than Timeout ends it.
+// fails or takes longer than Timeout ends it. An item counts in the
+// connection's queued bytes until it is written.
 func (c *wsConn) writeLoop() {
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
-		case m := <-c.out:
-			if m.raw != nil {
-				if !c.write(m.raw) {
-					return
-				}
-				continue
+		case <-c.wake:
+		}
+		for {
+			m, ok := c.pop()
+			if !ok {
+				break
 			}
-			for _, id := range m.ids {
-				if !c.active(id) {
-					continue
-				}
-				b, err := c.s.notification(m.kind, id, m.ev)
-				if err != nil {
-					c.s.log.Warn("rpc: cannot encode a notification", "err", err)
-					continue
-				}
-				if !c.write(b) {
-					return
-				}
+			if !c.writeItem(m) {
+				return
 			}
 		}
 	}
+}
+
+// writeItem writes one queued item and takes it off the connection's
+// queued bytes; false if a write failed (the connection is ending).
+func (c *wsConn) writeItem(m outMsg) bool {
+	if m.raw != nil {
+		ok := c.write(m.raw)
+		c.mu.Lock()
+		c.answerBytes -= len(m.raw)
+		c.mu.Unlock()
+		if ok {
+			// One answer in flight, so the token's slot is free; the
+			// select only makes sure the writer never blocks here.
+			select {
+			case c.written <- struct{}{}:
+			default:
+			}
+		}
+		return ok
+	}
+	ok := c.writeNotifications(m)
+	c.mu.Lock()
+	c.notes--
+	c.noteBytes -= m.size
+	c.mu.Unlock()
+	return ok
+}
+
+// writeNotifications writes m's event to each of its subscriptions still
+// active; false if a write failed.
+func (c *wsConn) writeNotifications(m outMsg) bool {
+	for _, id := range m.ids {
+		if !c.active(id) {
+			continue
+		}
+		b, err := c.s.notification(m.kind, id, m.ev)
+		if err != nil {
+			c.s.log.Warn("rpc: cannot encode a notification", "err", err)
+			continue
+		}
+		if !c.write(b) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *wsConn) write(b []byte) bool {

@@ -162,6 +162,33 @@ func wantHead(t testing.TB, n HeadNotification, sub string, b *types.Block, reor
 	}
 }
 
+// headFollower keeps a chain of hashes from chain_newHead notifications
+// the way docs/rpc.md tells clients to: undo the removed blocks (each the
+// tip at that point, old tip first), then apply the head, which is either
+// the tip left after the undo (the chain only went back) or its child.
+type headFollower struct {
+	t     testing.TB
+	chain []string
+}
+
+func (f *headFollower) apply(n HeadNotification) {
+	f.t.Helper()
+	for _, r := range n.Removed {
+		if len(f.chain) < 2 || f.chain[len(f.chain)-1] != r {
+			f.t.Fatalf("removed %s is not the tip of %v", r, f.chain)
+		}
+		f.chain = f.chain[:len(f.chain)-1]
+	}
+	switch tip := f.chain[len(f.chain)-1]; {
+	case n.Head.Hash == tip && n.Reorg && len(n.Removed) > 0:
+		// Only went back: the head is the fork point itself.
+	case n.Head.Parent == tip:
+		f.chain = append(f.chain, n.Head.Hash)
+	default:
+		f.t.Fatalf("head %+v is neither the tip %s left after the removals nor its child", n.Head, tip)
+	}
+}
+
 // waitFor polls cond (server-side state that changes asynchronously).
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
@@ -291,6 +318,15 @@ func TestWSSubscribeHeads(t *testing.T) {
 	sub := w.subscribe("chain_subscribeHeads")
 	other := s.dial()
 	otherSub := other.subscribe("chain_subscribeHeads")
+	// The other connection hears everything; a client following the
+	// documented rule must end with the node's main chain.
+	follow := &headFollower{t: t, chain: []string{s.g.Genesis.Hash.String()}}
+	otherHead := func() HeadNotification {
+		t.Helper()
+		n := other.head()
+		follow.apply(n)
+		return n
+	}
 
 	var blocks []*types.Block
 	for range 3 {
@@ -298,7 +334,7 @@ func TestWSSubscribeHeads(t *testing.T) {
 	}
 	for _, b := range blocks {
 		wantHead(t, w.head(), sub, b, false)
-		wantHead(t, other.head(), otherSub, b, false)
+		wantHead(t, otherHead(), otherSub, b, false)
 	}
 
 	// A reorganisation: the fork point is blocks[0]; the old branch
@@ -317,8 +353,10 @@ func TestWSSubscribeHeads(t *testing.T) {
 	wantHead(t, w.head(), sub, side[2], false)
 
 	// The tip invalidated: the chain only goes back, so the notification
-	// is for the new tip (the parent), flagged, with the removed block.
-	// The change is notified before the call returns, so the
+	// is for the new tip (the parent), flagged, with the removed block:
+	// its head is the fork point itself, not the head's parent (a client
+	// taking head.parent as the fork point would drop one block too
+	// many). The change is notified before the call returns, so the
 	// notification comes before the answer.
 	w.sendRaw([]byte(`{"jsonrpc":"2.0","id":"inv","method":"chain_invalidateBlock","params":["` + side[2].Hash().String() + `"]}`))
 	wantHead(t, w.head(), sub, side[1], true, side[2])
@@ -346,13 +384,24 @@ func TestWSSubscribeHeads(t *testing.T) {
 	}
 	// The other connection still hears everything.
 	for _, want := range []*types.Block{side[0], side[1], side[2]} {
-		n := other.head()
+		n := otherHead()
 		if n.Head.Hash != want.Hash().String() {
 			t.Fatalf("other connection: %+v, want %s", n, want.Hash())
 		}
 	}
-	wantHead(t, other.head(), otherSub, side[1], true, side[2])
-	wantHead(t, other.head(), otherSub, b, false)
+	wantHead(t, otherHead(), otherSub, side[1], true, side[2])
+	wantHead(t, otherHead(), otherSub, b, false)
+	var mainChain []string
+	for height := range s.c.Tip().Height + 1 {
+		blk, err := s.c.BlockByHeight(height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mainChain = append(mainChain, blk.Hash().String())
+	}
+	if strings.Join(follow.chain, ",") != strings.Join(mainChain, ",") {
+		t.Fatalf("a client following the notifications has %v, the node %v", follow.chain, mainChain)
+	}
 	if conns, subs, _ := s.srv.wsStats(); conns != 2 || subs != 1 {
 		t.Fatalf("stats: %d connections, %d subscriptions", conns, subs)
 	}
@@ -655,8 +704,7 @@ func FuzzWSMessage(f *testing.F) {
 	s := newStack(f, stackOpts{noMiner: true, mod: func(c *Config) { c.MaxSubscriptions = 4 }})
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Cleanup(cancel)
-	c := &wsConn{s: s.srv, ctx: ctx, cancel: cancel, out: make(chan outMsg, 1024),
-		subs: map[string]subKind{}, pending: map[string]subKind{}}
+	c := newWSConn(s.srv, ctx, cancel)
 	local := newLocalServer(c)
 	f.Cleanup(func() { local.Close() })
 	f.Fuzz(func(t *testing.T, msg []byte) {
