@@ -214,7 +214,7 @@ func (c *Chain) addressTxs(addr types.Address, limit int, cursor *AddressCursor,
 	if err != nil {
 		return nil, nil, err
 	}
-	tipHeight, err := c.snapshotTipHeight(snap, tipHash)
+	tipHeader, err := c.snapshotTipHeader(snap, tipHash)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -257,8 +257,8 @@ func (c *Chain) addressTxs(addr types.Address, limit int, cursor *AddressCursor,
 		read    int // bytes of block bodies read by this call
 	)
 	for _, p := range positions {
-		if p.Height > tipHeight {
-			return nil, nil, corrupt("address index entry at height %d above the tip %d", p.Height, tipHeight)
+		if p.Height > tipHeader.Height {
+			return nil, nil, corrupt("address index entry at height %d above the tip %d", p.Height, tipHeader.Height)
 		}
 		if blk == nil || blk.Header.Height != p.Height {
 			if read >= readBudget && len(txs) > 0 {
@@ -281,34 +281,35 @@ func (c *Chain) addressTxs(addr types.Address, limit int, cursor *AddressCursor,
 			return nil, nil, corrupt("address index entry %d:%d names a transaction of other addresses", p.Height, p.Index)
 		}
 		txs = append(txs, AddressTx{Tx: tx, TxID: tx.Hash(), Block: blkHash, Height: p.Height, Index: p.Index,
-			Confirmations: tipHeight - p.Height + 1})
+			Confirmations: tipHeader.Height - p.Height + 1})
 	}
 	return txs, next, nil
 }
 
-// snapshotTipHeight is the height of tip, the tip marker of snap. A block
-// joins the in-memory index just after the batch that connects it is
-// written, so a snapshot taken in between names a tip the index does not
-// know yet: its height is then read from the snapshot's index record.
-func (c *Chain) snapshotTipHeight(snap *leveldb.Snapshot, tip types.Hash) (uint32, error) {
+// snapshotTipHeader is the header of tip, the tip marker of snap. A block
+// that extends the tip joins the in-memory index just after the batch that
+// connects it is written, so a snapshot taken in between names a tip the
+// index does not know yet: its header is then read from the snapshot's
+// index record.
+func (c *Chain) snapshotTipHeader(snap *leveldb.Snapshot, tip types.Hash) (types.Header, error) {
 	if n := c.node(tip); n != nil {
-		return n.height, nil
+		return n.header, nil
 	}
 	v, err := snap.Get(hashKey(prefixIndex, tip), nil)
 	if err != nil {
 		if errors.Is(err, leveldb.ErrNotFound) {
-			return 0, corrupt("tip %s has no index record", tip)
+			return types.Header{}, corrupt("tip %s has no index record", tip)
 		}
-		return 0, c.readErr(err)
+		return types.Header{}, c.readErr(err)
 	}
 	if len(v) != indexValueSize {
-		return 0, corrupt("index record of the tip %s of %d bytes", tip, len(v))
+		return types.Header{}, corrupt("index record of the tip %s of %d bytes", tip, len(v))
 	}
 	h, err := types.DecodeHeader(v[:types.HeaderSize])
 	if err != nil || h.Hash() != tip {
-		return 0, corrupt("index record of the tip %s does not hold its header", tip)
+		return types.Header{}, corrupt("index record of the tip %s does not hold its header", tip)
 	}
-	return h.Height, nil
+	return *h, nil
 }
 
 // snapshotBlockAt reads the main-chain block at height as of snap, with

@@ -575,6 +575,29 @@ func TestAddressTxsTipNotYetInMemory(t *testing.T) {
 	aiSame(t, "history", got, aiWant(blocks, g.Addrs[0]))
 }
 
+// TestStateSnapshotTipNotYetInMemory: the same moment for StateSnapshot,
+// which the pool and the miner call on every new tip: the tip's header
+// comes from the snapshot, not a false ErrCorruptDB.
+func TestStateSnapshotTipNotYetInMemory(t *testing.T) {
+	g := chaingen.New(chaingen.Options{Accounts: 6})
+	blocks := aiBusyChain(g, g.Genesis.Hash, 3)
+	c := rlOpen(t, Config{Genesis: g.Genesis})
+	mustProcess(t, c, blocks...)
+	tip := rgTip(blocks)
+	c.mu.Lock()
+	delete(c.index, tip)
+	c.mu.Unlock()
+	snap, err := c.StateSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Release()
+	last := blocks[len(blocks)-1]
+	if snap.Tip != tip || snap.Height != 3 || snap.Header != last.Header {
+		t.Fatalf("snapshot at %s height %d, want %s height 3 with its header", snap.Tip, snap.Height, tip)
+	}
+}
+
 func FuzzAddressCursor(f *testing.F) {
 	f.Add("")
 	f.Add("0000000000000000")

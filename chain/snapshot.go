@@ -44,12 +44,12 @@ func (c *Chain) StateSnapshot() (*StateSnapshot, error) {
 		snap.Release()
 		return nil, err
 	}
-	n := c.node(tip)
-	if n == nil {
+	hdr, err := c.snapshotTipHeader(snap, tip)
+	if err != nil {
 		snap.Release()
-		return nil, corrupt("tip %s is not in the block index", tip)
+		return nil, err
 	}
-	return &StateSnapshot{snap: snap, Tip: tip, Height: n.height, Header: n.header, Commitment: commitment}, nil
+	return &StateSnapshot{snap: snap, Tip: tip, Height: hdr.Height, Header: hdr, Commitment: commitment}, nil
 }
 
 // Account implements consensus.AccountReader at the snapshot's tip.
