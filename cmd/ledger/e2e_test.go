@@ -9,13 +9,13 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ledger-node/ledger/chain/genesis"
 	"github.com/ledger-node/ledger/chain/types"
 	"github.com/ledger-node/ledger/internal/chaingen"
+	"github.com/ledger-node/ledger/internal/testproc"
 	"github.com/ledger-node/ledger/wallet"
 )
 
@@ -23,7 +23,7 @@ var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
-	buildOut  []byte
+	bins      map[string]string
 )
 
 func TestMain(m *testing.M) {
@@ -42,31 +42,12 @@ func binaries(t *testing.T) (cli, daemon string) {
 		if binDir, buildErr = os.MkdirTemp("", "ledger-cli-e2e"); buildErr != nil {
 			return
 		}
-		buildOut, buildErr = exec.Command("go", "build", "-o", binDir+string(os.PathSeparator), ".", "../ledgerd").CombinedOutput()
+		bins, buildErr = testproc.Build(binDir, ".", "../ledgerd")
 	})
 	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
+		t.Fatal(buildErr)
 	}
-	return filepath.Join(binDir, "ledger"), filepath.Join(binDir, "ledgerd")
-}
-
-// lockedBuffer collects a daemon's log for the copying goroutine exec
-// starts and the test reading it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return bins["ledger"], bins["ledgerd"]
 }
 
 // writeGenesis writes a test network that settles at about one block a
@@ -138,15 +119,7 @@ func (c cliRunner) refused(sub string, args ...string) {
 
 // cleanEnv is the environment without LEDGER_ settings that could change
 // what the test runs.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LEDGER_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func cleanEnv() []string { return testproc.EnvWithout("LEDGER_") }
 
 type balanceOut struct {
 	Accounts           []balanceJSON
@@ -195,33 +168,15 @@ func TestCLIEndToEnd(t *testing.T) {
 	cli.ok(&bob, "--genesis", g1, "wallet", "new", "--name", "bob")
 	cli.ok(nil, "wallet", "new", "--name", "devnet-wallet") // of the default network
 
-	log := &lockedBuffer{}
-	node := exec.Command(daemonBin, "--genesis", g1, "--datadir", datadir, "--mine", "--miner.threads", "1",
-		"--p2p.off", "--rpc.addr", "127.0.0.1:0", "--mempool.persist=false")
-	node.Env = cleanEnv()
-	node.Stderr = log
-	if err := node.Start(); err != nil {
+	node, err := testproc.Start(t, testproc.Spec{Path: daemonBin, Args: []string{"--genesis", g1, "--datadir", datadir,
+		"--mine", "--miner.threads", "1", "--p2p.off", "--rpc.addr", "127.0.0.1:0", "--mempool.persist=false"},
+		Env: cleanEnv(), Name: "ledgerd", GracefulStop: 10 * time.Second})
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		node.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { node.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			node.Process.Kill()
-			<-done
-		}
-	})
-	rpcRE := regexp.MustCompile(`msg="rpc listening".*addr=(127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(20 * time.Second)
-	var m []string
-	for m = rpcRE.FindStringSubmatch(log.String()); m == nil; m = rpcRE.FindStringSubmatch(log.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("node did not start RPC:\n%s", log.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	m, err := node.WaitLog(regexp.MustCompile(`msg="rpc listening".*addr=(127\.0\.0\.1:\d+)`), 20*time.Second)
+	if err != nil {
+		t.Fatalf("node did not start RPC: %v", err)
 	}
 	cli.global = append(cli.global, "--rpc", "http://"+m[1])
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,20 +15,21 @@ import (
 	"github.com/ledger-node/ledger/chain"
 	"github.com/ledger-node/ledger/chain/genesis"
 	"github.com/ledger-node/ledger/internal/chaingen"
+	"github.com/ledger-node/ledger/internal/testproc"
 )
 
 // loopback makes test daemons listen on 127.0.0.1 only, on a free port.
 const loopback = "/ip4/127.0.0.1/tcp/0"
 
-// buildDaemon compiles ledgerd once for the tests in this file.
+// buildDaemon compiles ledgerd for a test (the build cache makes every
+// build after the first cheap).
 func buildDaemon(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ledgerd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	bins, err := testproc.Build(t.TempDir(), ".")
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	return bin
+	return bins["ledgerd"]
 }
 
 // writeTestGenesis writes a trivial-target network so the daemon mines
@@ -78,28 +77,7 @@ func TestDaemonMinesAndStopsCleanly(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("daemon did not stop within 10 s of SIGTERM")
-	}
-	g, err := genesis.Load(gpath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := chain.Open(chain.Config{Dir: filepath.Join(datadir, "chaindata"), Genesis: g})
-	if err != nil {
-		t.Fatalf("store after shutdown: %v", err)
-	}
-	defer c.Close()
-	if h := c.Tip().Height; h < 5 {
-		t.Fatalf("store tip %d after the daemon reported block 5", h)
-	}
+	expectCleanStop(t, cmd, stderr, datadir, gpath, 5)
 }
 
 // TestDaemonRefusesOtherGenesis: a data directory made for one network
@@ -127,24 +105,9 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for the copying goroutine exec starts
-// and the test reading it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// lockedBuffer collects a daemon's output for the copying goroutine exec
+// starts and the test reading it.
+type lockedBuffer = testproc.Buffer
 
 // startDaemon runs the binary with args and returns its process and a
 // buffer of what it logs; the process is killed when the test ends.
@@ -173,19 +136,14 @@ func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBu
 // submatch.
 func waitLog(t *testing.T, out *lockedBuffer, re *regexp.Regexp, timeout time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			if len(m) > 1 {
-				return m[1]
-			}
-			return m[0]
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line matching %s after %v:\n%s", re, timeout, out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	m, err := out.WaitMatch(re, timeout)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if len(m) > 1 {
+		return m[1]
+	}
+	return m[0]
 }
 
 // TestTwoDaemonsSync: a second daemon told only the first one's address

@@ -1,14 +1,10 @@
 package testnet
 
 import (
-	"bytes"
-	"fmt"
-	"math/rand/v2"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/ledger-node/ledger/internal/testproc"
 	"github.com/ledger-node/ledger/wallet"
 )
 
@@ -27,25 +23,11 @@ func testEnv() Env {
 // ports (2n from it) are all free on 127.0.0.1 right now.
 func freeBasePort(t *testing.T, n int) int {
 	t.Helper()
-	for range 200 {
-		base := 20000 + 2*rand.IntN(6000)
-		var lns []net.Listener
-		for p := base; p < base+2*n; p++ {
-			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-			if err != nil {
-				break
-			}
-			lns = append(lns, ln)
-		}
-		for _, ln := range lns {
-			ln.Close()
-		}
-		if len(lns) == 2*n {
-			return base
-		}
+	base, err := testproc.FreePorts(2 * n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free ports on 127.0.0.1")
-	return 0
+	return base
 }
 
 // newTestNetwork creates a network of n nodes (m mining) in a new
@@ -62,19 +44,4 @@ func newTestNetwork(t *testing.T, n, m int) *Network {
 }
 
 // lockedBuffer is a bytes.Buffer for one writer goroutine and a reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testproc.Buffer
