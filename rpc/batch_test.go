@@ -1,8 +1,13 @@
 package rpc
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/creachadair/jrpc2"
 )
 
 // TestTopLevelElements: the batch is counted without parsing, strings and
@@ -39,5 +44,26 @@ func TestHugeBatchRefusedCheaply(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Fatalf("counting allocated %v times", allocs)
+	}
+}
+
+// TestHandlersHaveDeadline: every method runs under the per-request
+// timeout (jrpc2 gives handlers its server's context, not the request's).
+func TestHandlersHaveDeadline(t *testing.T) {
+	s := &Server{cfg: Config{Timeout: 3 * time.Second}}
+	var left time.Duration
+	h := s.withDeadline(func(ctx context.Context, _ *jrpc2.Request) (any, error) {
+		dl, ok := ctx.Deadline()
+		if !ok {
+			return nil, errors.New("no deadline")
+		}
+		left = time.Until(dl)
+		return nil, nil
+	})
+	if _, err := h(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if left <= 0 || left > 3*time.Second {
+		t.Fatalf("deadline %v away, want within the 3 s timeout", left)
 	}
 }

@@ -60,6 +60,9 @@ func New(cfg Config) (*Server, error) {
 	s.registerMempool()
 	s.registerMiner()
 	s.registerSubscriptions()
+	for name, h := range s.methods {
+		s.methods[name] = s.withDeadline(h)
+	}
 	s.bridge = jhttp.NewBridge(assigner{s.methods}, &jhttp.BridgeOptions{
 		Server: &jrpc2.ServerOptions{DisableBuiltin: true},
 		ParseRequest: func(r *http.Request) ([]*jrpc2.ParsedRequest, error) {
@@ -76,6 +79,19 @@ func New(cfg Config) (*Server, error) {
 	cfg.Chain.Subscribe(s.onChain)
 	cfg.Pool.Subscribe(s.onPool)
 	return s, nil
+}
+
+// withDeadline gives a handler the per-request timeout. jrpc2 runs
+// handlers under its server's own context, not the HTTP request's, so
+// without this a handler that waits (node_addPeer dialling, say) would not
+// see the request's deadline.
+func (s *Server) withDeadline(h jrpc2.Handler) jrpc2.Handler {
+	timeout := s.cfg.Timeout
+	return func(ctx context.Context, r *jrpc2.Request) (any, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return h(ctx, r)
+	}
 }
 
 // assigner answers unknown methods with -32601 and data.reason, like
