@@ -34,6 +34,9 @@ type Config struct {
 	Genesis *genesis.Genesis
 	// Reindex rebuilds the index and state from stored blocks on start.
 	Reindex bool
+	// NoAddressIndex runs without the address index (state_getTransactions
+	// then answers ErrIndexUnavailable); see chain.Config.NoAddressIndex.
+	NoAddressIndex bool
 	// Mempool holds the pool's limits; Chain, Clock and Logger are set
 	// here.
 	Mempool mempool.Config
@@ -99,10 +102,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	ccfg := chain.Config{
-		Dir:     filepath.Join(cfg.DataDir, "chaindata"),
-		Genesis: cfg.Genesis,
-		Clock:   cfg.Clock,
-		Logger:  cfg.Logger.With("part", "chain"),
+		Dir:            filepath.Join(cfg.DataDir, "chaindata"),
+		Genesis:        cfg.Genesis,
+		NoAddressIndex: cfg.NoAddressIndex,
+		Clock:          cfg.Clock,
+		Logger:         cfg.Logger.With("part", "chain"),
 	}
 	var m *metrics.Metrics
 	if cfg.MetricsAddr != "" {

@@ -97,3 +97,36 @@ func TestConfigFileRefused(t *testing.T) {
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// TestAddressIndexSetting: the address index is on unless turned off.
+func TestAddressIndexSetting(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		off  bool
+	}{
+		{nil, "", false},
+		{[]string{"--index.address=false"}, "", true},
+		{nil, "false", true},
+		{[]string{"--index.address=true"}, "false", false},
+	} {
+		if tc.env != "" {
+			t.Setenv("LEDGER_INDEX_ADDRESS", tc.env)
+		}
+		cmd := newRootCmd()
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		v, err := settings(cmd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := nodeConfig(v, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.NoAddressIndex != tc.off {
+			t.Errorf("args %v env %q: NoAddressIndex %v, want %v", tc.args, tc.env, cfg.NoAddressIndex, tc.off)
+		}
+	}
+}
