@@ -12,9 +12,10 @@
 // genesis, is disconnected and banned for a while.
 //
 // Misbehaviour (invalid blocks or transactions, malformed or oversized
-// messages, unrequested data, stalls) raises a peer's decaying ban score;
-// past the threshold the peer is disconnected and banned, and the ban is
-// saved so it holds across restarts.
+// messages, unrequested data, stalls, blocks it should have served and
+// did not, orphans whose ancestors it did not serve) raises a peer's
+// decaying ban score; past the threshold the peer is disconnected and
+// banned, and the ban is saved so it holds across restarts.
 //
 // Operators: while a sync session runs, a "sync progress" line every 5 s
 // gives height, target, percent, blocks/s (smoothed over the session),

@@ -213,18 +213,27 @@ func (n *Node) UnbanPeer(p peer.ID) (bool, error) { return n.bans.unban(p) }
 // Bans lists the bans in force.
 func (n *Node) Bans() []Ban { return n.bans.list() }
 
-// connected runs the status handshake on a peer's first connection.
+// connected starts the status handshake on a connection this node
+// dialled, unless the peer's status is known or a handshake with it runs
+// already: the dialling side starts it, the other answers. When both sides
+// dial at once, each has an outbound connection and both start one; each
+// side answers the other's (one per connection, see handleStatus), so
+// neither is charged, and neither waits for the other to go first.
 func (n *Node) connected(c network.Conn) {
-	p := c.RemotePeer()
-	if len(n.host.Network().ConnsToPeer(p)) > 1 || c.Stat().Direction != network.DirOutbound {
-		// The dialling side starts the handshake; the other answers.
+	if c.Stat().Direction != network.DirOutbound {
 		return
 	}
+	p := c.RemotePeer()
 	n.goRun(func() {
+		if !n.peers.beginHandshake(p) {
+			return
+		}
+		defer n.peers.endHandshake(p)
 		ctx, cancel := context.WithTimeout(n.ctx, streamDeadline)
 		defer cancel()
-		if err := n.exchangeStatus(ctx, p); err != nil {
-			if n.ctx.Err() != nil {
+		for attempt := 0; ; attempt++ {
+			conn, err := n.exchangeStatus(ctx, p)
+			if err == nil || n.ctx.Err() != nil {
 				return
 			}
 			if isNotOurProtocol(err) {
@@ -232,18 +241,29 @@ func (n *Node) connected(c network.Conn) {
 				n.banPeer(p, time.Hour, "does not speak this network's protocols")
 				return
 			}
+			if _, ok := n.peers.status(p); ok {
+				return // the peer's own handshake got through meanwhile
+			}
+			// The connection the stream ran on closed under it while
+			// another remains (a simultaneous dial whose duplicate was
+			// dropped): once more, on a connection still open.
+			if attempt == 0 && (conn == nil || conn.IsClosed()) &&
+				n.host.Network().Connectedness(p) == network.Connected {
+				continue
+			}
 			n.log.Debug("status handshake failed", "peer", p, "err", err)
 			_ = n.host.Network().ClosePeer(p)
+			return
 		}
 	})
 }
 
-// disconnected forgets a gone peer's status but not its misbehaviour
-// score, which decays: disconnecting must not wipe a peer's record.
+// disconnected forgets a gone peer's status once no connection to it
+// remains, but not its misbehaviour score, which decays: disconnecting
+// must not wipe a peer's record.
 func (n *Node) disconnected(nw network.Network, c network.Conn) {
-	if nw.Connectedness(c.RemotePeer()) != network.Connected {
-		n.peers.forgetStatus(c.RemotePeer())
-	}
+	p := c.RemotePeer()
+	n.peers.connClosed(p, c, nw.Connectedness(p) == network.Connected)
 }
 
 // goRun runs fn on a goroutine Close waits for.

@@ -24,17 +24,43 @@ const (
 	ScoreUnrequested   = 5
 	ScoreInvalidTx     = 10
 	ScoreStall         = 10
-	scoreHalfLife      = 10 * time.Minute
-	latencyTagInterval = 30 * time.Second
-	latencyTag         = "ledger-latency"
-	latencyTagMax      = 50
-	protectTagSync     = "ledger-sync"
+	// ScoreMissedBlocks: a blocks response that ended before answering
+	// every hash (with a block or "not found") and before the response
+	// budget, or the header source saying "not found" for a block whose
+	// header it sent. An honest server does neither; still, one miss
+	// costs a tenth of a ban, and the peer waits stallCooldown before it
+	// is asked again, so only a peer that keeps missing is banned.
+	ScoreMissedBlocks = 10
+	// ScoreUnconnectableOrphan: a peer relayed an orphan block, was asked
+	// for its ancestors and connected none of them. Honest peers relay
+	// only blocks they connected, so they can serve the ancestors; a
+	// reorg racing the request can still make one miss.
+	ScoreUnconnectableOrphan = 10
+	scoreHalfLife            = 10 * time.Minute
+	latencyTagInterval       = 30 * time.Second
+	latencyTag               = "ledger-latency"
+	latencyTagMax            = 50
+	protectTagSync           = "ledger-sync"
 )
 
 // peerInfo is what the node knows of one connected peer.
+//
+// A peer may have several connections at once (both sides dialled at the
+// same moment, or a redial before the old connection is gone). The status
+// belongs to the peer, not to a connection: it holds while any connection
+// remains. statusConn is the connection it last came over, so that a
+// disconnect notified late (after a new connection brought a new status)
+// does not wipe it.
 type peerInfo struct {
-	status    PeerStatus
-	hasStatus bool
+	status     PeerStatus
+	hasStatus  bool
+	statusConn network.Conn
+	// handshaking: this node is running a handshake with the peer as the
+	// initiator (at most one at a time, whatever the connections).
+	handshaking bool
+	// answered holds the connections, by id, on which the peer started a
+	// handshake that this node answered: one per connection is allowed.
+	answered map[string]network.Conn
 	// score is the decaying misbehaviour score as of scoreAt.
 	score   float64
 	scoreAt time.Time
@@ -62,11 +88,56 @@ func (s *peerSet) get(p peer.ID) *peerInfo {
 	return pi
 }
 
-func (s *peerSet) setStatus(p peer.ID, st PeerStatus) {
+// setStatus records a peer's status, received over connection c.
+func (s *peerSet) setStatus(p peer.ID, st PeerStatus, c network.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pi := s.get(p)
-	pi.status, pi.hasStatus = st, true
+	pi.status, pi.hasStatus, pi.statusConn = st, true, c
+}
+
+// beginHandshake claims the initiator's handshake with p; false if the
+// peer's status is known already or a handshake with it is running.
+func (s *peerSet) beginHandshake(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi := s.get(p)
+	if pi.hasStatus || pi.handshaking {
+		return false
+	}
+	pi.handshaking = true
+	return true
+}
+
+func (s *peerSet) endHandshake(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pi := s.peers[p]; pi != nil {
+		pi.handshaking = false
+	}
+}
+
+// firstHandshakeOn records that p started a handshake on connection c; it
+// reports false if p had started one on c before. Closed connections are
+// forgotten here and by connClosed, so the set stays as small as the
+// peer's open connections.
+func (s *peerSet) firstHandshakeOn(p peer.ID, c network.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi := s.get(p)
+	if _, ok := pi.answered[c.ID()]; ok {
+		return false
+	}
+	if pi.answered == nil {
+		pi.answered = map[string]network.Conn{}
+	}
+	for id, old := range pi.answered {
+		if old.IsClosed() {
+			delete(pi.answered, id)
+		}
+	}
+	pi.answered[c.ID()] = c
+	return true
 }
 
 // noteBest raises a peer's known best chain when it announces a block.
@@ -116,23 +187,33 @@ func decayed(score float64, elapsed time.Duration) float64 {
 	return score * math.Exp2(-elapsed.Seconds()/scoreHalfLife.Seconds())
 }
 
-// forgetStatus drops a peer's status, keeping its score until it decays.
-func (s *peerSet) forgetStatus(p peer.ID) {
+// connClosed forgets connection c of peer p and, when stillConnected is
+// false (no other connection to p), the peer's status, keeping its score
+// until it decays. A status that came over a connection still open is
+// kept: the disconnect was notified after a new connection brought it.
+func (s *peerSet) connClosed(p peer.ID, c network.Conn, stillConnected bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pi := s.peers[p]; pi != nil {
-		pi.status, pi.hasStatus = PeerStatus{}, false
+	pi := s.peers[p]
+	if pi == nil {
+		return
 	}
+	delete(pi.answered, c.ID())
+	if stillConnected || (pi.statusConn != nil && !pi.statusConn.IsClosed()) {
+		return
+	}
+	pi.status, pi.hasStatus, pi.statusConn = PeerStatus{}, false, nil
 }
 
-// prune drops entries of peers without a status whose score has decayed
-// below one point, so records of departed peers do not accumulate.
+// prune drops entries of peers without a status, handshake or answered
+// connection whose score has decayed below one point, so records of
+// departed peers do not accumulate.
 func (s *peerSet) prune() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.clock()
 	for p, pi := range s.peers {
-		if !pi.hasStatus && decayed(pi.score, now.Sub(pi.scoreAt)) < 1 {
+		if !pi.hasStatus && !pi.handshaking && len(pi.answered) == 0 && decayed(pi.score, now.Sub(pi.scoreAt)) < 1 {
 			delete(s.peers, p)
 		}
 	}

@@ -54,11 +54,14 @@ func (n *Node) localStatus() PeerStatus {
 func (n *Node) handleStatus(s network.Stream) {
 	defer s.Close()
 	setDeadline(s, streamDeadline)
-	// One handshake per connection: a peer that keeps re-announcing
-	// itself (say, ever more work, to stay the sync source while serving
-	// nothing) pays for each extra one.
-	if _, ok := n.peers.status(s.Conn().RemotePeer()); ok {
-		n.Misbehaving(s.Conn().RemotePeer(), ScoreProtocol, "repeated status handshake")
+	// One handshake per connection started by the peer: a peer that
+	// keeps re-announcing itself (say, ever more work, to stay the sync
+	// source while serving nothing) pays for each extra one. A handshake
+	// on another connection is not one of those: both sides dialling at
+	// once, or a redial while the old connection closes, bring a second
+	// connection and, honestly, a second handshake.
+	if !n.peers.firstHandshakeOn(s.Conn().RemotePeer(), s.Conn()) {
+		n.Misbehaving(s.Conn().RemotePeer(), ScoreProtocol, "repeated status handshake on one connection")
 		s.Reset()
 		return
 	}
@@ -78,47 +81,48 @@ func (n *Node) handleStatus(s network.Stream) {
 		s.Reset()
 		return
 	}
-	n.gotStatus(s.Conn().RemotePeer(), st)
+	n.gotStatus(s.Conn().RemotePeer(), st, s.Conn())
 }
 
-// exchangeStatus runs the handshake as the initiator.
-func (n *Node) exchangeStatus(ctx context.Context, p peer.ID) error {
+// exchangeStatus runs the handshake as the initiator; it returns the
+// connection the stream ran on (nil if none was opened).
+func (n *Node) exchangeStatus(ctx context.Context, p peer.ID) (network.Conn, error) {
 	s, err := n.host.NewStream(network.WithAllowLimitedConn(ctx, "status"), p, n.names.status)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer s.Close()
 	setDeadline(s, streamDeadline)
 	if err := writeFrame(s, n.localStatus().encode()); err != nil {
 		s.Reset()
-		return err
+		return s.Conn(), err
 	}
 	raw, err := readFrame(s, statusSize)
 	if err != nil {
 		s.Reset()
 		n.protocolFailure(p, err)
-		return err
+		return s.Conn(), err
 	}
 	st, err := decodeStatus(raw)
 	if err != nil {
 		s.Reset()
 		n.protocolFailure(p, err)
-		return err
+		return s.Conn(), err
 	}
-	n.gotStatus(p, st)
-	return nil
+	n.gotStatus(p, st, s.Conn())
+	return s.Conn(), nil
 }
 
 // gotStatus records a peer's status. A peer on another network is
 // disconnected and banned for the ban duration, so it is not redialled;
 // otherwise the status listeners (sync) hear of it.
-func (n *Node) gotStatus(p peer.ID, st PeerStatus) {
+func (n *Node) gotStatus(p peer.ID, st PeerStatus, c network.Conn) {
 	if st.Genesis != n.cfg.Chain.GenesisHash() {
 		n.log.Info("peer is on another network; disconnecting", "peer", p, "genesis", st.Genesis)
 		n.banPeer(p, n.cfg.BanDuration, "on another network (genesis "+st.Genesis.String()+")")
 		return
 	}
-	n.peers.setStatus(p, st)
+	n.peers.setStatus(p, st, c)
 	n.mu.Lock()
 	listeners := append([]func(peer.ID, PeerStatus){}, n.statusListeners...)
 	n.mu.Unlock()

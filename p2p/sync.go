@@ -52,7 +52,13 @@ import (
 //     maxBufferedBytes past the next block to connect. A peer that stalls
 //     (each frame has a deadline) or sends a block that does not match its
 //     header is penalised and its undelivered blocks go to another peer; a
-//     late block is ignored.
+//     late block is ignored. So does a peer that misses (ScoreMissedBlocks:
+//     a response that ends before answering every hash and before the
+//     response budget, or the header source's "not found" for a block
+//     whose header it sent), and it cools down; any other peer's "not
+//     found" costs nothing but its being asked for that height again in
+//     the session. A peer that disconnects loses its requests at once;
+//     what its old connection still delivers is ignored.
 //  3. Connecting: blocks go to Chain.ProcessRequestedBlock strictly in order, on the
 //     connector goroutine, while later bodies download. Just before, the
 //     verifier goroutine checks the signatures of the next few blocks into
@@ -64,7 +70,9 @@ import (
 //
 // The state lives in the chain store: a node restarted mid-sync asks again
 // from its locator. requestAncestors (gossip's orphans) starts a session
-// with the peer that relayed the orphan, up to the missing block.
+// with the peer that relayed the orphan, up to the missing block; if that
+// connects nothing, the peer pays ScoreUnconnectableOrphan and its orphans
+// fetch nothing for ancestorCooldown.
 const (
 	// syncStartDelay: after the first better peer is heard, wait this
 	// long for the other peers' statuses before choosing the source.
@@ -108,6 +116,13 @@ const (
 	// maxAncestorHints bounds the orphan-ancestor requests remembered
 	// while a session runs.
 	maxAncestorHints = 16
+	// ancestorCooldown: a peer whose orphan's ancestors could not be
+	// fetched from it gets no ancestor fetch for this long; its orphans
+	// meanwhile are pooled and fetch nothing. Orphans are cheap to make
+	// (proof of work only against the bits in their own header), so
+	// without it each one would buy a headers request and a session that
+	// pre-empts the real sync.
+	ancestorCooldown = 30 * time.Second
 
 	// Serving limits per peer: token buckets of requests.
 	serveHeadersRate  = 10
@@ -178,6 +193,9 @@ type syncPeer struct {
 	inflight  int // block batches in flight
 	hdrBusy   bool
 	coolUntil time.Time
+	// hintCoolUntil: its orphan hints are dropped until then (see
+	// ancestorCooldown).
+	hintCoolUntil time.Time
 	// exhaustedAt is our tip when a session with this peer brought
 	// nothing better: it is not asked again until our tip or its status
 	// changes.
@@ -490,12 +508,27 @@ func (s *syncer) gotAncestorHint(p peer.ID, missing types.Hash) {
 	if s.n.host.Network().Connectedness(p) != network.Connected || s.n.bans.isBanned(p) {
 		return
 	}
+	if sp := s.peers[p]; sp != nil && time.Now().Before(sp.hintCoolUntil) {
+		return
+	}
 	if _, ok := s.hints[p]; ok || len(s.hints) < maxAncestorHints {
 		s.hints[p] = missing
 	}
 }
 
+// dropPeer forgets a peer that disconnected: its block requests go back
+// to be asked of others at once (their counts with them), and what its old
+// connection still delivers is ignored (gotBlock, batchDone and gotHeaders
+// check the request against the peer's current record). A peer that is
+// connected again, with a status, starts afresh.
 func (s *syncer) dropPeer(p peer.ID) {
+	if sess := s.sess; sess != nil {
+		for _, e := range sess.entries {
+			if e.state == stInflight && e.batch.peer == p {
+				s.releaseBatch(e.batch)
+			}
+		}
+	}
 	delete(s.peers, p)
 	delete(s.hints, p)
 	if s.protected[p] {
@@ -507,6 +540,11 @@ func (s *syncer) dropPeer(p peer.ID) {
 		// the next source.
 		s.sess.headersDone = true
 		s.sess.source = ""
+	}
+	// A new connection's status may have been handled before this drop
+	// (the disconnect of the old one is notified late): keep the peer.
+	if st, ok := s.n.peers.status(p); ok {
+		s.gotStatus(p, st)
 	}
 }
 
@@ -617,7 +655,7 @@ func (s *syncer) startSession(p peer.ID, stop types.Hash) {
 	s.nextSessID++
 	now := time.Now()
 	s.sess = &syncSession{
-		id: s.nextSessID, source: p, stop: stop, ancestors: !stop.IsZero(),
+		id: s.nextSessID, source: p, origin: p, stop: stop, ancestors: !stop.IsZero(),
 		started: now, lastEvent: now, hdrWork: new(big.Int), ourWork: new(big.Int),
 		avgBlock: min(initialBlockEstimate, int(s.params.MaxBlockSize)),
 	}
@@ -661,6 +699,9 @@ func (s *syncer) endSession(complete bool) {
 			s.n.Misbehaving(sess.source, ScoreProtocol, "claimed more work than it could serve")
 		}
 	}
+	if sess.ancestors && sess.connected == 0 {
+		s.unconnectableOrphan(sess)
+	}
 	if complete && sess.connected > 0 {
 		secs := time.Since(sess.started).Seconds()
 		s.n.log.Info("sync complete", "height", tip.Height, "blocks", sess.connected,
@@ -668,11 +709,33 @@ func (s *syncer) endSession(complete bool) {
 	}
 }
 
-// abort ends the session because its headers or blocks proved bad.
+// unconnectableOrphan handles an ancestors session that connected
+// nothing while the missing block is still unknown: the peer that relayed
+// the orphan did not serve its ancestors. It gets no ancestor fetch for
+// ancestorCooldown and, unless the session was aborted (a bad header or
+// block, already charged, or a fault of nobody's), pays
+// ScoreUnconnectableOrphan. A peer that left is not charged.
+func (s *syncer) unconnectableOrphan(sess *syncSession) {
+	if _, err := s.chain.HeaderByHash(sess.stop); err == nil || s.n.ctx.Err() != nil {
+		return
+	}
+	sp := s.peers[sess.origin]
+	if sp == nil || s.n.host.Network().Connectedness(sp.id) != network.Connected {
+		return
+	}
+	sp.hintCoolUntil = time.Now().Add(ancestorCooldown)
+	if !sess.abandoned {
+		s.n.Misbehaving(sp.id, ScoreUnconnectableOrphan, "relayed an orphan and served none of its missing ancestors")
+	}
+}
+
+// abort ends the session because its headers or blocks proved bad, or
+// could not be connected.
 func (s *syncer) abort(reason string, args ...any) {
 	if s.sess == nil {
 		return
 	}
 	s.n.log.Info("sync session abandoned: "+reason, args...)
+	s.sess.abandoned = true
 	s.endSession(false)
 }

@@ -24,9 +24,14 @@ import (
 type syncSession struct {
 	id     uint64
 	source peer.ID
+	// origin is the first source: for an ancestors session, the peer
+	// that relayed the orphan (source is cleared if it leaves).
+	origin peer.ID
 	// stop, for an ancestors session, is the block to fetch up to.
 	stop      types.Hash
 	ancestors bool
+	// abandoned: ended by abort.
+	abandoned bool
 	started   time.Time
 	// entries are the downloaded headers whose blocks are not connected
 	// yet, in chain order; sendIdx is the next one for the connector.
@@ -82,10 +87,16 @@ type hdrEntry struct {
 
 // blockBatch is one body request.
 type blockBatch struct {
-	sess    *syncSession
-	peer    peer.ID
+	sess *syncSession
+	peer peer.ID
+	// sp is the peer's record the request was made under: a peer that
+	// disconnects gets a new one, which its old requests do not touch.
+	sp      *syncPeer
 	entries []*hdrEntry
 	est     int // its share of sess.inflightEst
+	// released: taken out of the counts (releaseBatch), at its end or
+	// when its peer left.
+	released bool
 }
 
 // hdrCtx is a header as the parent of the next one:
@@ -153,10 +164,9 @@ func (s *syncer) requestHeaders(now time.Time) {
 	sess.hdrInflight = true
 	sp.hdrBusy = true
 	s.protect(sp.id)
-	p := sp.id
 	s.n.goRun(func() {
-		hdrs, err := s.fetchHeaders(p, req)
-		s.post(func() { s.gotHeaders(sess, p, req, hdrs, err) })
+		hdrs, err := s.fetchHeaders(sp.id, req)
+		s.post(func() { s.gotHeaders(sess, sp, req, hdrs, err) })
 	})
 }
 
@@ -203,18 +213,22 @@ func (s *syncer) openStream(p peer.ID, proto protocol.ID, req []byte) (network.S
 	return st, nil
 }
 
-func (s *syncer) gotHeaders(sess *syncSession, p peer.ID, req *getHeaders, hdrs []types.Header, err error) {
-	if sp := s.peers[p]; sp != nil {
-		sp.hdrBusy = false
-		if err != nil {
-			sp.coolUntil = time.Now().Add(stallCooldown)
-		}
+func (s *syncer) gotHeaders(sess *syncSession, sp *syncPeer, req *getHeaders, hdrs []types.Header, err error) {
+	p := sp.id
+	sp.hdrBusy = false
+	if err != nil {
+		sp.coolUntil = time.Now().Add(stallCooldown)
 	}
 	if sess != s.sess {
 		return
 	}
 	sess.hdrInflight = false
 	sess.lastEvent = time.Now()
+	if s.peers[p] != sp {
+		// The peer left since (dropPeer ended the session's headers
+		// from it): what its old connection answered is not used.
+		return
+	}
 	if err != nil {
 		if s.n.ctx.Err() == nil {
 			s.n.log.Debug("headers request failed", "peer", p, "err", err)
@@ -233,9 +247,7 @@ func (s *syncer) gotHeaders(sess *syncSession, p peer.ID, req *getHeaders, hdrs 
 		return
 	}
 	last := sess.tail
-	if sp := s.peers[p]; sp != nil {
-		sp.height = max(sp.height, last.height)
-	}
+	sp.height = max(sp.height, last.height)
 	switch {
 	case sess.ancestors && last.hash == sess.stop:
 		sess.headersDone = true
@@ -471,7 +483,7 @@ func (s *syncer) collect(sess *syncSession, sp *syncPeer, limit, size int) []*hd
 }
 
 func (s *syncer) launchBatch(sess *syncSession, sp *syncPeer, entries []*hdrEntry) {
-	b := &blockBatch{sess: sess, peer: sp.id, entries: entries, est: len(entries) * sess.avgBlock}
+	b := &blockBatch{sess: sess, peer: sp.id, sp: sp, entries: entries, est: len(entries) * sess.avgBlock}
 	for _, e := range entries {
 		e.state, e.batch = stInflight, b
 	}
@@ -483,10 +495,12 @@ func (s *syncer) launchBatch(sess *syncSession, sp *syncPeer, entries []*hdrEntr
 }
 
 // fetchBlocks runs one body request, posting each block as it arrives.
-// Peer failures are scored here.
+// Peer failures are scored here, but for a response that ends too early
+// (short), which batchDone scores.
 func (s *syncer) fetchBlocks(b *blockBatch) {
 	p := b.peer
 	notFound := -1
+	short := false
 	err := func() error {
 		req := &getBlocks{Hashes: make([]types.Hash, len(b.entries))}
 		for i, e := range b.entries {
@@ -502,7 +516,11 @@ func (s *syncer) fetchBlocks(b *blockBatch) {
 		for i, e := range b.entries {
 			raw, err := readTimedFrame(st, maxFrame, frameTimeout)
 			if errors.Is(err, errEndOfStream) {
-				break // the server's response budget: ask again for the rest
+				// Only the server's response budget may end a response
+				// before every hash is answered: then the rest is asked
+				// for again. Sooner (nothing at all, say) is a miss.
+				short = total < maxBlocksResponseBytes
+				break
 			}
 			if err != nil {
 				s.n.protocolFailure(p, err)
@@ -543,7 +561,7 @@ func (s *syncer) fetchBlocks(b *blockBatch) {
 		st.Close()
 		return nil
 	}()
-	s.post(func() { s.batchDone(b, notFound, err) })
+	s.post(func() { s.batchDone(b, notFound, short, err) })
 }
 
 // checkBody checks that a block is the one its header names and carries
@@ -570,11 +588,14 @@ func (s *syncer) gotBlock(b *blockBatch, e *hdrEntry, blk *types.Block, txids []
 	b.sess.lastEvent = time.Now()
 }
 
-func (s *syncer) batchDone(b *blockBatch, notFound int, err error) {
-	sp := s.peers[b.peer]
-	if sp != nil {
-		sp.inflight--
+// releaseBatch takes a batch out of the in-flight counts, once, and puts
+// its undelivered blocks back to be asked for; it returns how many.
+func (s *syncer) releaseBatch(b *blockBatch) int {
+	if b.released {
+		return 0
 	}
+	b.released = true
+	b.sp.inflight--
 	if b.sess == s.sess {
 		b.sess.inflight--
 		b.sess.inflightEst -= b.est
@@ -586,14 +607,32 @@ func (s *syncer) batchDone(b *blockBatch, notFound int, err error) {
 			requeued++
 		}
 	}
-	if sp == nil {
-		return
+	return requeued
+}
+
+// batchDone ends a body request: its undelivered blocks go back to be
+// asked for (from another peer, if this one missed or failed: it cools
+// down). notFound is the index of a "not found" answer (-1: none); short
+// says the response ended early without one.
+func (s *syncer) batchDone(b *blockBatch, notFound int, short bool, err error) {
+	requeued := s.releaseBatch(b)
+	sp := b.sp
+	if s.peers[b.peer] != sp {
+		return // the peer left since: its old request says nothing of it now
 	}
 	if notFound >= 0 {
-		h := b.entries[notFound].header.Height
-		if sp.noMoreFrom == 0 || h < sp.noMoreFrom {
-			sp.noMoreFrom = h
+		e := b.entries[notFound]
+		if sp.noMoreFrom == 0 || e.header.Height < sp.noMoreFrom {
+			sp.noMoreFrom = e.header.Height
 		}
+		// Any peer may lack a block of another branch than its own; the
+		// header source sent this block's header from its main chain.
+		if b.sess == s.sess && b.peer == b.sess.source {
+			s.missedBlocks(sp, requeued, fmt.Sprintf("said it does not have block %s, whose header it sent", e.hash))
+		}
+	}
+	if short {
+		s.missedBlocks(sp, requeued, fmt.Sprintf("ended a response for %d blocks early, %d undelivered", len(b.entries), requeued))
 	}
 	if err != nil {
 		sp.coolUntil = time.Now().Add(stallCooldown)
@@ -601,4 +640,13 @@ func (s *syncer) batchDone(b *blockBatch, notFound int, err error) {
 			s.n.log.Debug("block request failed; reassigning", "peer", b.peer, "blocks", requeued, "err", err)
 		}
 	}
+}
+
+// missedBlocks charges a peer that did not deliver blocks it had to
+// (ScoreMissedBlocks); it gets no request for stallCooldown, so its
+// blocks go to other peers at once.
+func (s *syncer) missedBlocks(sp *syncPeer, requeued int, reason string) {
+	sp.coolUntil = time.Now().Add(stallCooldown)
+	s.n.log.Debug("peer missed blocks; reassigning", "peer", sp.id, "blocks", requeued, "reason", reason)
+	s.n.Misbehaving(sp.id, ScoreMissedBlocks, reason)
 }
