@@ -4,9 +4,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ledger-node/ledger/internal/testnet"
+	"github.com/ledger-node/ledger/internal/testproc"
 	"github.com/ledger-node/ledger/rpc"
 )
 
@@ -90,36 +89,15 @@ func (p *testnetProc) stop(t *testing.T) {
 	}
 }
 
-// freeBasePort finds a base port below the ephemeral range whose 2n
-// ports are free on 127.0.0.1 now (another process may still take one:
-// callers retry on a collision).
+// freeBasePort finds a base port whose 2n ports (p2p and RPC of n
+// nodes) are free on 127.0.0.1 now (callers retry on a collision).
 func freeBasePort(t *testing.T, n int) int {
 	t.Helper()
-	for range 200 {
-		base := 20000 + 2*rand.IntN(6000)
-		if portsFree(base, 2*n) {
-			return base
-		}
+	base, err := testproc.FreePorts(2 * n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("no free ports on 127.0.0.1")
-	return 0
-}
-
-func portsFree(base, count int) bool {
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for p := base; p < base+count; p++ {
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			return false
-		}
-		lns = append(lns, ln)
-	}
-	return true
+	return base
 }
 
 // waitPortsFree waits until no node of m holds its ports: the processes
@@ -128,7 +106,7 @@ func waitPortsFree(t *testing.T, m *testnet.Manifest, timeout time.Duration) {
 	t.Helper()
 	base := rpcPort(t, m.Nodes[0].RPC) - 1
 	deadline := time.Now().Add(timeout)
-	for !portsFree(base, 2*len(m.Nodes)) {
+	for !testproc.PortsFree(base, 2*len(m.Nodes)) {
 		if time.Now().After(deadline) {
 			t.Errorf("ports %d to %d still in use %v after the testnet stopped", base, base+2*len(m.Nodes)-1, timeout)
 			return
