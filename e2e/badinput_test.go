@@ -31,7 +31,7 @@ import (
 // and no node bans another.
 
 const (
-	badInputDeadline = 3 * time.Minute
+	badInputDeadline = 2 * time.Minute
 	// honestTransfers is how many honest transfers flow during the
 	// attacks, one every honestEvery, to the three nodes in turn.
 	honestTransfers = 12

@@ -230,7 +230,7 @@ func (n *testNetwork) start(i int, extra ...string) {
 		f.Close()
 	}
 	p, err := testproc.Start(n.t, testproc.Spec{
-		Path: argv[0], Args: argv[1:], Env: testproc.EnvWithout("LEDGER_"), Dir: nd.rec.DataDir,
+		Path: argv[0], Args: argv[1:], Env: testproc.NodeEnv(), Dir: nd.rec.DataDir,
 		LogFile: n.logPath(i), Name: fmt.Sprintf("node%d", i), GracefulStop: cleanupStopTimeout,
 	})
 	if err != nil {

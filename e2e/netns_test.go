@@ -88,7 +88,7 @@ func TestSeparateHosts(t *testing.T) {
 		path, full := lab.command(ns, ledgerd, args...)
 		n.proc, err = testproc.Start(t, testproc.Spec{
 			Path: path, Args: full,
-			Env:          testproc.EnvWithout("LEDGER_"),
+			Env:          testproc.NodeEnv(),
 			LogFile:      filepath.Join(rec.DataDir, testnet.LogFile),
 			Name:         fmt.Sprintf("node%d@%s", i, ns),
 			GracefulStop: 10 * time.Second,

@@ -33,7 +33,7 @@ import (
 // it was.
 
 const (
-	partitionDeadline = 4 * time.Minute
+	partitionDeadline = 3 * time.Minute
 	// bExtraBlocks is how many blocks B builds on its transfer's block
 	// before its miners stop: the reorganisation undoes more than one.
 	bExtraBlocks = 2

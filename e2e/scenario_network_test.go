@@ -112,7 +112,7 @@ func waitTxsConfirmed(ctx context.Context, n *testNetwork, i int, txs []sentTx, 
 func TestNetworkScenarios(t *testing.T) {
 	skipShort(t)
 	began := time.Now()
-	n := newNetwork(t, networkOptions{Nodes: coreNodes + 1, Miners: coreNodes, BlockTime: 1, Timeout: 7 * time.Minute})
+	n := newNetwork(t, networkOptions{Nodes: coreNodes + 1, Miners: coreNodes, BlockTime: 1, Timeout: 6 * time.Minute})
 	ctx := n.ctx
 	core := []int{0, 1, 2, 3}
 	var phases []string
@@ -297,7 +297,7 @@ func TestNetworkScenarios(t *testing.T) {
 
 	// ---- Phase 3: past height 100, a late node told only node 1.
 	p3 := time.Now()
-	fatal(n.waitHeight(ctx, []int{0}, targetTip, heightWait-time.Since(chainStart)))
+	fatal(n.waitHeight(ctx, []int{0}, targetTip, max(heightWait-time.Since(chainStart), time.Minute)))
 	mark(fmt.Sprintf("waiting for height %d", targetTip), p3)
 	p3 = time.Now()
 	boot := n.record(1).P2P

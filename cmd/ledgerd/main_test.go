@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -62,15 +63,17 @@ func TestDaemonMinesAndStopsCleanly(t *testing.T) {
 	datadir := filepath.Join(dir, "data")
 	stderr := &lockedBuffer{}
 	cmd := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", gpath, "--mine", "--miner.threads", "1", "--p2p.listen", loopback)
+	cmd.SysProcAttr = testproc.ChildAttr()
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// expectCleanStop reaps it; Kill after that is a no-op.
 	t.Cleanup(func() { cmd.Process.Kill() })
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !strings.Contains(stderr.String(), "height=5 ") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no block 5 after 20 s:\n%s", stderr.String())
+			t.Fatalf("no block 5 after 60 s:\n%s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -87,21 +90,26 @@ func TestDaemonRefusesOtherGenesis(t *testing.T) {
 	dir := t.TempDir()
 	datadir := filepath.Join(dir, "data")
 	first := writeTestGenesis(t, dir, 77)
-	cmd := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", first, "--p2p.off")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1500 * time.Millisecond)
+	cmd, out := startDaemon(t, bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", first, "--p2p.off")
+	// Serving RPC means the store was created for the first network.
+	waitLog(t, out, regexp.MustCompile(`msg="rpc listening".*addr=(127\.0\.0\.1:\d+)`), 60*time.Second)
 	cmd.Process.Signal(syscall.SIGTERM)
 	cmd.Wait()
 	otherDir := t.TempDir()
 	second := writeTestGenesis(t, otherDir, 78)
-	out, err := exec.Command(bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", second, "--p2p.off").CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	refused := exec.CommandContext(ctx, bin, "--rpc.addr", "127.0.0.1:0", "--datadir", datadir, "--genesis", second, "--p2p.off")
+	refused.SysProcAttr = testproc.ChildAttr()
+	output, err := refused.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("daemon with another genesis still running after 60 s:\n%s", output)
+	}
 	if err == nil {
 		t.Fatal("daemon started on a data directory of another network")
 	}
-	if !strings.Contains(string(out), "belongs to the network") {
-		t.Fatalf("error does not say the data directory is for another network:\n%s", out)
+	if !strings.Contains(string(output), "belongs to the network") {
+		t.Fatalf("error does not say the data directory is for another network:\n%s", output)
 	}
 }
 
@@ -115,6 +123,7 @@ func startDaemon(t *testing.T, bin string, args ...string) (*exec.Cmd, *lockedBu
 	t.Helper()
 	out := &lockedBuffer{}
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = testproc.ChildAttr()
 	cmd.Stderr = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

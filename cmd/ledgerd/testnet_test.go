@@ -39,6 +39,7 @@ func startTestnet(t *testing.T, bin, dir string, args ...string) *testnetProc {
 	p.cmd = exec.Command(bin, append([]string{"testnet", "--dir", dir}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.Env = testproc.NodeEnv() // the supervisor passes it on to the nodes
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // Port range FreePorts draws from: below Linux's ephemeral range
@@ -67,4 +68,17 @@ next:
 		env = append(env, kv)
 	}
 	return env
+}
+
+// ChildAttr is the process attributes Start gives its children (on Linux,
+// killed with the test binary), for tests that run exec.Cmd themselves.
+func ChildAttr() *syscall.SysProcAttr { return childAttr() }
+
+// NodeEnv is the environment for a node under test: this process's
+// without LEDGER_ settings, and with libp2p's SO_REUSEPORT off. With it on
+// (libp2p's default), two nodes of concurrently running tests that were
+// handed the same port would both bind it and silently split each other's
+// incoming connections; off, the second fails to start and says so.
+func NodeEnv() []string {
+	return append(EnvWithout("LEDGER_", "LIBP2P_TCP_REUSEPORT="), "LIBP2P_TCP_REUSEPORT=false")
 }
