@@ -13,9 +13,12 @@
 //
 // Misbehaviour (invalid blocks or transactions, malformed or oversized
 // messages, unrequested data, stalls, blocks it should have served and
-// did not, orphans whose ancestors it did not serve) raises a peer's
-// decaying ban score; past the threshold the peer is disconnected and
-// banned, and the ban is saved so it holds across restarts.
+// did not) raises a peer's decaying ban score; past the threshold the peer
+// is disconnected and banned, and the ban is saved so it holds across
+// restarts. A gossiped orphan asks its relayer for the missing ancestors;
+// one whose ancestors never connect costs the relayer no points (honest
+// relayers hit that in routine races) but stops its orphans fetching
+// anything for a while, even across reconnects.
 //
 // Operators: while a sync session runs, a "sync progress" line every 5 s
 // gives height, target, percent, blocks/s (smoothed over the session),

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 
@@ -200,4 +201,54 @@ func TestHandshakePerConnection(t *testing.T) {
 		_, ok := v.node.peers.status(p)
 		return !ok
 	})
+}
+
+// stubConn is a connection whose only answers are its id and whether it
+// is closed: what peerSet asks of the connection a status came over.
+type stubConn struct {
+	network.Conn
+	id     string
+	closed bool
+}
+
+func (c *stubConn) ID() string     { return c.id }
+func (c *stubConn) IsClosed() bool { return c.closed }
+
+// TestBeginHandshakeStatusConn: the initiator's handshake is skipped only
+// while the peer's status came over a connection still open, or another
+// handshake with it runs. A status whose connection closed but whose
+// disconnect is not notified yet does not count: before, a new connection
+// arriving in that window never handshook.
+func TestBeginHandshakeStatusConn(t *testing.T) {
+	p := peer.ID("peer")
+	st := PeerStatus{Height: 1, TotalWork: big.NewInt(1)}
+	tests := []struct {
+		name        string
+		statusConn  *stubConn // nil: no status recorded
+		handshaking bool
+		want        bool
+	}{
+		{"no status", nil, false, true},
+		{"status over an open connection", &stubConn{id: "a"}, false, false},
+		{"status over a closed connection, disconnect not notified", &stubConn{id: "a", closed: true}, false, true},
+		{"handshake running", nil, true, false},
+		{"handshake running, status over a closed connection", &stubConn{id: "a", closed: true}, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ps := newPeerSet(time.Now)
+			if tt.statusConn != nil {
+				ps.setStatus(p, st, tt.statusConn)
+			}
+			if tt.handshaking && !ps.beginHandshake(p) {
+				t.Fatal("the first handshake was refused")
+			}
+			if got := ps.beginHandshake(p); got != tt.want {
+				t.Fatalf("beginHandshake = %v, want %v", got, tt.want)
+			}
+			if live := ps.hasLiveStatus(p); live != (tt.statusConn != nil && !tt.statusConn.closed) {
+				t.Fatalf("hasLiveStatus = %v", live)
+			}
+		})
+	}
 }

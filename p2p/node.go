@@ -241,7 +241,7 @@ func (n *Node) connected(c network.Conn) {
 				n.banPeer(p, time.Hour, "does not speak this network's protocols")
 				return
 			}
-			if _, ok := n.peers.status(p); ok {
+			if n.peers.hasLiveStatus(p) {
 				return // the peer's own handshake got through meanwhile
 			}
 			// The connection the stream ran on closed under it while

@@ -30,17 +30,12 @@ const (
 	// header it sent. An honest server does neither; still, one miss
 	// costs a tenth of a ban, and the peer waits stallCooldown before it
 	// is asked again, so only a peer that keeps missing is banned.
-	ScoreMissedBlocks = 10
-	// ScoreUnconnectableOrphan: a peer relayed an orphan block, was asked
-	// for its ancestors and connected none of them. Honest peers relay
-	// only blocks they connected, so they can serve the ancestors; a
-	// reorg racing the request can still make one miss.
-	ScoreUnconnectableOrphan = 10
-	scoreHalfLife            = 10 * time.Minute
-	latencyTagInterval       = 30 * time.Second
-	latencyTag               = "ledger-latency"
-	latencyTagMax            = 50
-	protectTagSync           = "ledger-sync"
+	ScoreMissedBlocks  = 10
+	scoreHalfLife      = 10 * time.Minute
+	latencyTagInterval = 30 * time.Second
+	latencyTag         = "ledger-latency"
+	latencyTagMax      = 50
+	protectTagSync     = "ledger-sync"
 )
 
 // peerInfo is what the node knows of one connected peer.
@@ -96,17 +91,35 @@ func (s *peerSet) setStatus(p peer.ID, st PeerStatus, c network.Conn) {
 	pi.status, pi.hasStatus, pi.statusConn = st, true, c
 }
 
+// liveStatus reports whether the recorded status came over a connection
+// still open. A status whose connection closed, but whose disconnect has
+// not been notified yet, does not count: a new connection must handshake.
+// Guarded by peerSet.mu.
+func (pi *peerInfo) liveStatus() bool {
+	return pi.hasStatus && pi.statusConn != nil && !pi.statusConn.IsClosed()
+}
+
 // beginHandshake claims the initiator's handshake with p; false if the
-// peer's status is known already or a handshake with it is running.
+// peer's status is known already (over a connection still open, see
+// liveStatus) or a handshake with it is running.
 func (s *peerSet) beginHandshake(p peer.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pi := s.get(p)
-	if pi.hasStatus || pi.handshaking {
+	if pi.liveStatus() || pi.handshaking {
 		return false
 	}
 	pi.handshaking = true
 	return true
+}
+
+// hasLiveStatus reports whether p's status is known over a connection
+// still open.
+func (s *peerSet) hasLiveStatus(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi := s.peers[p]
+	return pi != nil && pi.liveStatus()
 }
 
 func (s *peerSet) endHandshake(p peer.ID) {

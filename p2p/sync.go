@@ -70,9 +70,9 @@ import (
 //
 // The state lives in the chain store: a node restarted mid-sync asks again
 // from its locator. requestAncestors (gossip's orphans) starts a session
-// with the peer that relayed the orphan, up to the missing block; if that
-// connects nothing, the peer pays ScoreUnconnectableOrphan and its orphans
-// fetch nothing for ancestorCooldown.
+// with the peer that relayed the orphan, up to the missing block, unless
+// the hint is older than maxHintAge by then; if that connects nothing, the
+// peer's orphans fetch nothing for ancestorCooldown (synchints.go).
 const (
 	// syncStartDelay: after the first better peer is heard, wait this
 	// long for the other peers' statuses before choosing the source.
@@ -114,15 +114,20 @@ const (
 	progressInterval   = 5 * time.Second
 	syncTick           = 200 * time.Millisecond
 	// maxAncestorHints bounds the orphan-ancestor requests remembered
-	// while a session runs.
+	// while a session runs; maxHintAge is how long one stays worth a
+	// session: an older one has likely been overtaken (its block lost a
+	// race, and its relayer would answer nothing).
 	maxAncestorHints = 16
+	maxHintAge       = 10 * time.Second
 	// ancestorCooldown: a peer whose orphan's ancestors could not be
 	// fetched from it gets no ancestor fetch for this long; its orphans
 	// meanwhile are pooled and fetch nothing. Orphans are cheap to make
 	// (proof of work only against the bits in their own header), so
 	// without it each one would buy a headers request and a session that
-	// pre-empts the real sync.
+	// pre-empts the real sync. maxHintCooldowns bounds the peers
+	// remembered cooling down (they outlive a disconnect).
 	ancestorCooldown = 30 * time.Second
+	maxHintCooldowns = 1024
 
 	// Serving limits per peer: token buckets of requests.
 	serveHeadersRate  = 10
@@ -165,13 +170,17 @@ type syncer struct {
 	limits map[peer.ID]*serveLimits
 
 	// Owned by the manager goroutine.
-	peers        map[peer.ID]*syncPeer
-	sess         *syncSession
-	nextSessID   uint64
-	queued       int // blocks handed to the verifier, not yet connected
-	queuedTxs    int // their transactions
-	startAt      time.Time
-	hints        map[peer.ID]types.Hash
+	peers      map[peer.ID]*syncPeer
+	sess       *syncSession
+	nextSessID uint64
+	queued     int // blocks handed to the verifier, not yet connected
+	queuedTxs  int // their transactions
+	startAt    time.Time
+	// hints are the queued orphan-ancestor requests by relaying peer;
+	// hintCool holds when each cooling-down relayer's hints are taken
+	// again (see ancestorCooldown), kept across its reconnects.
+	hints        map[peer.ID]ancestorHint
+	hintCool     map[peer.ID]time.Time
 	protected    map[peer.ID]bool
 	lastProgress time.Time
 	lastCount    int64
@@ -193,9 +202,6 @@ type syncPeer struct {
 	inflight  int // block batches in flight
 	hdrBusy   bool
 	coolUntil time.Time
-	// hintCoolUntil: its orphan hints are dropped until then (see
-	// ancestorCooldown).
-	hintCoolUntil time.Time
 	// exhaustedAt is our tip when a session with this peer brought
 	// nothing better: it is not asked again until our tip or its status
 	// changes.
@@ -253,7 +259,8 @@ func (n *Node) startSync() (*syncer, error) {
 		toConnect:  make(chan connectItem, connectQueue),
 		limits:     map[peer.ID]*serveLimits{},
 		peers:      map[peer.ID]*syncPeer{},
-		hints:      map[peer.ID]types.Hash{},
+		hints:      map[peer.ID]ancestorHint{},
+		hintCool:   map[peer.ID]time.Time{},
 		protected:  map[peer.ID]bool{},
 		deliverers: map[peer.ID]bool{},
 	}
@@ -285,7 +292,8 @@ func (s *syncer) requestAncestors(p peer.ID, missing types.Hash) {
 	if s == nil {
 		return
 	}
-	s.tryPost(func() { s.gotAncestorHint(p, missing) })
+	at := time.Now()
+	s.tryPost(func() { s.gotAncestorHint(p, missing, at) })
 }
 
 // post hands fn to the manager, waiting for room unless the node stops.
@@ -502,20 +510,6 @@ func (s *syncer) gotStatus(p peer.ID, st PeerStatus) {
 	sp.height = max(sp.height, st.Height)
 }
 
-// gotAncestorHint queues an orphan's missing ancestor; maybeStart serves
-// the queue when no session runs (the one running may bring it anyway).
-func (s *syncer) gotAncestorHint(p peer.ID, missing types.Hash) {
-	if s.n.host.Network().Connectedness(p) != network.Connected || s.n.bans.isBanned(p) {
-		return
-	}
-	if sp := s.peers[p]; sp != nil && time.Now().Before(sp.hintCoolUntil) {
-		return
-	}
-	if _, ok := s.hints[p]; ok || len(s.hints) < maxAncestorHints {
-		s.hints[p] = missing
-	}
-}
-
 // dropPeer forgets a peer that disconnected: its block requests go back
 // to be asked of others at once (their counts with them), and what its old
 // connection still delivers is ignored (gotBlock, batchDone and gotHeaders
@@ -622,18 +616,10 @@ func (s *syncer) schedule() {
 }
 
 func (s *syncer) maybeStart(now time.Time) {
-	// Orphan ancestors first: gossip says the peer has them. A hint
-	// waits while its peer has no status yet or is cooling down.
-	for p, missing := range s.hints {
-		if _, err := s.chain.HeaderByHash(missing); err == nil {
-			delete(s.hints, p)
-			continue
-		}
-		if sp := s.peers[p]; sp != nil && s.usable(sp, now) {
-			delete(s.hints, p)
-			s.startSession(p, missing)
-			return
-		}
+	// Orphan ancestors first: gossip says the peer has them.
+	if p, missing, ok := s.nextAncestorHint(now); ok {
+		s.startSession(p, missing)
+		return
 	}
 	tip := s.chain.Tip()
 	best := s.bestPeer(tip, now)
@@ -700,32 +686,12 @@ func (s *syncer) endSession(complete bool) {
 		}
 	}
 	if sess.ancestors && sess.connected == 0 {
-		s.unconnectableOrphan(sess)
+		s.coolOrphanRelayer(sess, time.Now())
 	}
 	if complete && sess.connected > 0 {
 		secs := time.Since(sess.started).Seconds()
 		s.n.log.Info("sync complete", "height", tip.Height, "blocks", sess.connected,
 			"seconds", fmt.Sprintf("%.1f", secs), "blocks_per_s", fmt.Sprintf("%.1f", float64(sess.connected)/secs))
-	}
-}
-
-// unconnectableOrphan handles an ancestors session that connected
-// nothing while the missing block is still unknown: the peer that relayed
-// the orphan did not serve its ancestors. It gets no ancestor fetch for
-// ancestorCooldown and, unless the session was aborted (a bad header or
-// block, already charged, or a fault of nobody's), pays
-// ScoreUnconnectableOrphan. A peer that left is not charged.
-func (s *syncer) unconnectableOrphan(sess *syncSession) {
-	if _, err := s.chain.HeaderByHash(sess.stop); err == nil || s.n.ctx.Err() != nil {
-		return
-	}
-	sp := s.peers[sess.origin]
-	if sp == nil || s.n.host.Network().Connectedness(sp.id) != network.Connected {
-		return
-	}
-	sp.hintCoolUntil = time.Now().Add(ancestorCooldown)
-	if !sess.abandoned {
-		s.n.Misbehaving(sp.id, ScoreUnconnectableOrphan, "relayed an orphan and served none of its missing ancestors")
 	}
 }
 

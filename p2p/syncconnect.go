@@ -153,6 +153,7 @@ func (s *syncer) popDone(sess *syncSession) {
 
 func (s *syncer) onTick(now time.Time) {
 	s.pruneServeLimits(now)
+	s.pruneHints(now)
 	for p, sp := range s.peers {
 		if s.n.host.Network().Connectedness(p) != network.Connected {
 			s.dropPeer(p)

@@ -1,9 +1,6 @@
 package p2p
 
 import (
-	"context"
-	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,60 +104,6 @@ func TestSyncMissedBlocksCost(t *testing.T) {
 		})
 	}
 }
-
-// TestOrphanSpamCooledDown: a peer gossips orphans (cheap: their proof of
-// work is checked against their own bits) and serves none of their
-// ancestors. The first costs one headers request and
-// ScoreUnconnectableOrphan; the next ones, during the cooldown, fetch
-// nothing. Before, every orphan bought a headers request and a session
-// that pre-empted the real sync.
-func TestOrphanSpamCooledDown(t *testing.T) {
-	g := chaingen.New(chaingen.Options{})
-	v := newTestNode(t, g, nodeOpts{})
-	r := newRawPeer(t, g, 0)
-	var headerRequests atomic.Int64
-	r.h.SetStreamHandler(r.names.headers, func(s network.Stream) {
-		headerRequests.Add(1)
-		defer s.Close()
-		if _, err := readFrame(s, maxGetHeadersSize); err != nil {
-			s.Reset()
-			return
-		}
-		_ = writeFrame(s, encodeHeaders(nil))
-	})
-	// The node dials, so it runs the handshake and knows the raw peer's
-	// status; then the raw peer waits for the gossip mesh.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := v.node.Connect(ctx, r.h.Addrs()[0].String()+"/p2p/"+r.h.ID().String()); err != nil {
-		t.Fatal(err)
-	}
-	r.connect(t, v)
-	waitFor(t, 5*time.Second, "the raw peer's status", func() bool { return syncKnows(v, r.h.ID()) })
-
-	const orphans = 6
-	for i := 0; i < orphans; i++ {
-		memo := []byte(fmt.Sprintf("branch %d", i))
-		parent := g.MustBlock(g.Genesis.Hash, nil, chaingen.BlockOpts{CoinbaseMemo: memo})
-		orphan := g.MustBlock(parent.Hash(), nil, chaingen.BlockOpts{CoinbaseMemo: memo})
-		r.publish(t, r.blk, orphan.Encode())
-		waitFor(t, 5*time.Second, "the orphan pooled", func() bool { return v.chain.OrphanCount() == i+1 })
-		if i == 0 {
-			waitFor(t, 5*time.Second, "the first orphan's ancestors asked for and charged", func() bool {
-				return rawScore(v, r) >= ScoreUnconnectableOrphan*0.9
-			})
-		}
-		time.Sleep(150 * time.Millisecond) // room for a session per orphan, were one started
-	}
-	if n := headerRequests.Load(); n != 1 {
-		t.Fatalf("%d orphans cost %d headers requests; want 1, then a cooldown", orphans, n)
-	}
-	if s := rawScore(v, r); s >= float64(v.node.cfg.BanThreshold) {
-		t.Fatalf("score %.0f: one unconnectable orphan banned the peer", s)
-	}
-}
-
-func rawScore(tn *testNode, r *rawPeer) float64 { return tn.node.peers.score(r.h.ID()) }
 
 // TestSyncDroppedPeerRequestsReleased: the manager learns that a peer with
 // block requests in flight left, then that it is back (a new status),
