@@ -174,7 +174,7 @@ func (c *Chain) acceptBlock(blk *types.Block, hash types.Hash, parent *blockNode
 	c.addToIndex(node)
 	c.mu.Unlock()
 	if reorg {
-		return c.activateBestChain(node, blk)
+		return c.activateBestChain(node, &checkedBody{blk: blk, txids: txids})
 	}
 	return nil
 }
@@ -204,10 +204,10 @@ func (c *Chain) processOrphans(parent types.Hash) {
 // activateBestChain moves the tip to target, disconnecting to the fork
 // point and connecting target's branch. A block that fails validation on
 // the way is marked invalid with its descendants, and the best remaining
-// chain is activated instead. blk, if not nil, is target's body, already
-// in memory. It returns the first consensus failure met, or a storage
-// error (after which the store refuses changes until reopened).
-func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
+// chain is activated instead. body, if not nil, is target's, already in
+// memory. It returns the first consensus failure met, or a storage error
+// (after which the store refuses changes until reopened).
+func (c *Chain) activateBestChain(target *blockNode, body *checkedBody) error {
 	var firstRuleErr error
 	for target != nil && better(target, c.tipNode()) {
 		fork := findFork(c.tipNode(), target)
@@ -223,11 +223,11 @@ func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
 		reached := true
 		for i := len(path) - 1; i >= 0; i-- {
 			n := path[i]
-			var body *types.Block
+			var nb *checkedBody
 			if n == target {
-				body = blk
+				nb = body
 			}
-			err := c.connectNode(n, body)
+			err := c.connectNode(n, nb)
 			if err == nil {
 				continue
 			}
@@ -242,7 +242,7 @@ func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
 				return c.fail(err)
 			}
 			target, reached = c.bestCandidate(), false
-			blk = nil // it was the old target's body
+			body = nil // it was the old target's
 			break
 		}
 		if reached {
@@ -252,11 +252,19 @@ func (c *Chain) activateBestChain(target *blockNode, blk *types.Block) error {
 	return firstRuleErr
 }
 
+// checkedBody is a block body that passed CheckBlockSanity in acceptBlock
+// just now, with its transaction ids, so that connecting it hashes
+// nothing again.
+type checkedBody struct {
+	blk   *types.Block
+	txids []types.Hash
+}
+
 // connectNode connects n, the child of the tip, loading its body from disk
-// unless blk is given.
-func (c *Chain) connectNode(n *blockNode, blk *types.Block) error {
-	if blk != nil { // passed CheckBlockSanity in acceptBlock just now
-		return c.connectBlock(n, blk, blk.TxHashes(), false)
+// unless body is given.
+func (c *Chain) connectNode(n *blockNode, body *checkedBody) error {
+	if body != nil {
+		return c.connectBlock(n, body.blk, body.txids, false)
 	}
 	blk, err := c.loadBlock(n.hash)
 	if err != nil {

@@ -150,3 +150,37 @@ func TestSubscriberMayRead(t *testing.T) {
 		t.Fatalf("handler saw %d consistent notifications, want 3", seen)
 	}
 }
+
+// TestForkDeficitBoundary: with MaxForkDeficit 2, a side block from a
+// stranger is stored while its branch is at most two tip-blocks' worth of
+// work behind the tip, refused with ErrInsufficientWork one block deeper,
+// and stored at any depth when sync asked for it (ProcessRequestedBlock).
+func TestForkDeficitBoundary(t *testing.T) {
+	g := chaingen.New(chaingen.Options{Accounts: 2})
+	c := rlOpen(t, Config{Genesis: g.Genesis, MaxForkDeficit: 2})
+	main := g.Chain(g.Genesis.Hash, 6, "m")
+	rgFeedMain(t, c, main...)
+	// side(h) is a block at height h forking off the main chain.
+	side := func(h int, tag string) *types.Block {
+		return g.MustBlock(main[h-2].Hash(), nil, chaingen.BlockOpts{CoinbaseMemo: []byte(tag)})
+	}
+	atLimit, beyond := side(4, "at limit"), side(3, "beyond")
+	for _, b := range append(main, atLimit, beyond) {
+		if b.Header.Bits != main[0].Header.Bits {
+			t.Fatalf("block %d has bits %08x, not %08x: the work arithmetic below does not hold",
+				b.Header.Height, b.Header.Bits, main[0].Header.Bits)
+		}
+	}
+	// The tip has 6 blocks' work above genesis; atLimit's branch 4, two
+	// behind (exactly the allowance); beyond's 3.
+	rgFeedSide(t, c, atLimit)
+	_, err := c.ProcessBlock(beyond)
+	rlExactKind(t, err, ErrInsufficientWork)
+	if c.HaveBlock(beyond.Hash()) || c.IsKnownInvalid(beyond.Hash()) {
+		t.Fatal("a block refused for too little work was stored or condemned")
+	}
+	res, err := c.ProcessRequestedBlock(beyond)
+	if err != nil || res.MainChain || res.Orphan || !c.HaveBlock(beyond.Hash()) {
+		t.Fatalf("requested deep side block: %+v, %v", res, err)
+	}
+}

@@ -82,7 +82,8 @@ var rlConsensusKinds = []consensus.ErrorKind{
 }
 
 var rlChainKinds = []ErrorKind{
-	ErrDuplicateBlock, ErrKnownInvalid, ErrUnknownBlock, ErrGenesisMismatch, ErrCorruptDB, ErrClosed, ErrInvalidateGenesis,
+	ErrDuplicateBlock, ErrKnownInvalid, ErrUnknownBlock, ErrGenesisMismatch, ErrCorruptDB, ErrStorage,
+	ErrInsufficientWork, ErrClosed, ErrInvalidateGenesis, ErrIndexUnavailable, ErrBadCursor, ErrBadLimit,
 }
 
 // rlExactKind fails unless err matches want with errors.Is and no other
