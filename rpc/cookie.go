@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,12 +56,24 @@ func WriteCookie(dataDir string) (string, error) {
 	return tok, nil
 }
 
+// maxCookieSize bounds what ReadCookie reads: a token is 64 hex digits
+// and a newline.
+const maxCookieSize = 1 << 10
+
 // ReadCookie reads the token a node wrote to its data directory, for
 // clients on the same machine.
 func ReadCookie(dataDir string) (string, error) {
-	b, err := os.ReadFile(CookiePath(dataDir))
+	f, err := os.Open(CookiePath(dataDir))
 	if err != nil {
 		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCookieSize+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxCookieSize {
+		return "", fmt.Errorf("rpc cookie %s is larger than %d bytes", CookiePath(dataDir), maxCookieSize)
 	}
 	tok := strings.TrimSpace(string(b))
 	if tok == "" {

@@ -73,7 +73,8 @@ func (s *Server) minerStatus() MinerStatus {
 	if m == nil {
 		return MinerStatus{}
 	}
-	return MinerStatus{Available: true, Running: m.Threads() > 0, Threads: m.Threads(),
+	threads := m.Threads() // read once: Running and Threads agree
+	return MinerStatus{Available: true, Running: threads > 0, Threads: threads,
 		HashRate: m.HashRate(), Hashes: m.Hashes(), Found: m.Found()}
 }
 

@@ -149,10 +149,8 @@ func (s *Server) nodeAddPeer(ctx context.Context, r *jrpc2.Request) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	// A dial to an unreachable address can outlast the request: bound it,
-	// or a batch of such calls would hold the server's workers.
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
+	// ctx carries the request's deadline (withDeadline), which bounds a
+	// dial to an unreachable address.
 	if err := n.Connect(ctx, addr); err != nil {
 		return nil, appError(CodeRefused, reasonOr(err, "ErrConnect"), "connect %s: %v", addr, err)
 	}

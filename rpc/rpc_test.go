@@ -177,6 +177,13 @@ func TestCookie(t *testing.T) {
 	if err := RemoveCookie(dir); err != nil {
 		t.Fatal(err)
 	}
+	// A cookie file is read within a bound: an oversized one is refused.
+	if err := os.WriteFile(CookiePath(dir), bytes.Repeat([]byte{'a'}, maxCookieSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadCookie(dir); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Fatalf("oversized cookie read as %q, %v", truncate([]byte(got)), err)
+	}
 }
 
 func TestStartListensOnLoopback(t *testing.T) {

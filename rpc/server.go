@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -258,7 +259,7 @@ func (s *Server) serveRPC(w http.ResponseWriter, r *http.Request) {
 // (WebSocket) and parses it; when the whole of it is refused, code and
 // text are those of the single error answer.
 func (s *Server) parseCalls(body []byte) (_ []*jrpc2.ParsedRequest, code jrpc2.Code, text string) {
-	tooLarge := "batch too large: at most " + itoa(s.cfg.MaxBatch) + " calls"
+	tooLarge := "batch too large: at most " + strconv.Itoa(s.cfg.MaxBatch) + " calls"
 	// The batch limit is applied before parsing: parsing a 5 MiB batch of
 	// tiny elements costs over a gigabyte of allocations.
 	if n := topLevelElements(body, s.cfg.MaxBatch+1); n > s.cfg.MaxBatch {
@@ -314,11 +315,6 @@ func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
 	b, _ := json.Marshal(Health{Status: "ok", Height: st.Height, Syncing: st.Syncing})
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // topLevelElements counts the elements of a top-level JSON array in body,

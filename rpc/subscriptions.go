@@ -80,18 +80,34 @@ const (
 )
 
 // headEvent is a new tip, built once on the chain's goroutine and shared
-// (read-only) by every connection that has a heads subscription.
+// (read-only) by every connection that has a heads subscription. Its
+// JSON form is rendered once, by the first writer that needs it (once),
+// not once per connection.
 type headEvent struct {
 	header  types.Header
 	hash    types.Hash
 	reorg   bool
 	removed []types.Hash
+
+	once        sync.Once
+	head        NewHead  // written in once
+	removedJSON []string // written in once
 }
 
-// txEvent is an accepted transaction, shared read-only like headEvent.
+// txEvent is an accepted transaction, shared like headEvent and rendered
+// once likewise, from the hash and sender the pool already computed.
 type txEvent struct {
-	tx   *types.Tx
-	rate mempool.FeeRate
+	tx     *types.Tx
+	id     types.Hash
+	sender types.Address
+	rate   mempool.FeeRate
+
+	once     sync.Once
+	rendered NewTx // written in once
+}
+
+func newTxEvent(a mempool.Accepted) *txEvent {
+	return &txEvent{tx: a.Tx, id: a.ID, sender: a.Sender, rate: a.Rate}
 }
 
 // hub owns the set of WebSocket connections and the chain's reorg
@@ -236,7 +252,7 @@ func (s *Server) onPool(a mempool.Accepted) {
 		h.mu.Unlock()
 		return
 	}
-	drops := h.fanOutLocked(subTxs, &txEvent{tx: a.Tx, rate: a.Rate})
+	drops := h.fanOutLocked(subTxs, newTxEvent(a))
 	h.mu.Unlock()
 	s.logSlowDrops(drops)
 }
@@ -307,12 +323,22 @@ func (s *Server) wsStats() (conns, subs, slowDrops int) {
 	return len(h.conns), subs, h.slowDrops
 }
 
-// headJSON renders a head event's head.
-func headJSON(ev *headEvent) (NewHead, []string) {
-	removed := make([]string, len(ev.removed))
-	for i, h := range ev.removed {
-		removed[i] = h.String()
-	}
-	return NewHead{Height: ev.header.Height, Hash: ev.hash.String(), Parent: ev.header.PrevBlock.String(),
-		Timestamp: ev.header.Time, Bits: bitsHex(ev.header.Bits)}, removed
+// render is the event's head and removed hashes as notifications carry
+// them, computed on the first call.
+func (ev *headEvent) render() (NewHead, []string) {
+	ev.once.Do(func() {
+		ev.removedJSON = hashes(ev.removed)
+		ev.head = NewHead{Height: ev.header.Height, Hash: ev.hash.String(), Parent: ev.header.PrevBlock.String(),
+			Timestamp: ev.header.Time, Bits: bitsHex(ev.header.Bits)}
+	})
+	return ev.head, ev.removedJSON
+}
+
+// renderTx is the event's transaction as notifications carry it,
+// computed on the first call.
+func (s *Server) renderTx(ev *txEvent) NewTx {
+	ev.once.Do(func() {
+		ev.rendered = NewTx{Tx: s.txJSONWith(ev.tx, ev.id, ev.sender), FeeRate: ev.rate.PerByte()}
+	})
+	return ev.rendered
 }

@@ -100,12 +100,16 @@ func (s *Server) registerTx() {
 	s.methods["tx_estimateFee"] = method(s.txEstimateFee)
 }
 
-func (s *Server) txJSON(tx *types.Tx) *Tx {
-	out := &Tx{Hash: tx.Hash().String(), Coinbase: tx.IsCoinbase(), To: s.bech32(tx.To),
+func (s *Server) txJSON(tx *types.Tx) *Tx { return s.txJSONWith(tx, tx.Hash(), tx.Sender()) }
+
+// txJSONWith is txJSON given the transaction's hash and sender, for
+// callers that have them already (the pool computed them on admission).
+func (s *Server) txJSONWith(tx *types.Tx, id types.Hash, sender types.Address) *Tx {
+	out := &Tx{Hash: id.String(), Coinbase: tx.IsCoinbase(), To: s.bech32(tx.To),
 		Amount: uint64(tx.Amount), Fee: uint64(tx.Fee), Nonce: tx.Nonce,
 		Memo: hex.EncodeToString(tx.Memo), Size: tx.EncodedSize()}
 	if !tx.IsCoinbase() {
-		out.From = s.bech32(tx.Sender())
+		out.From = s.bech32(sender)
 	}
 	return out
 }

@@ -207,10 +207,11 @@ func (c *wsConn) run() {
 }
 
 // newLocalServer is the connection's own jrpc2 server and a client to
-// it: the same methods as HTTP, with the connection in every call's
-// context (for the subscription methods).
+// it: the same methods as HTTP (each with the request deadline
+// withDeadline gives it), with the connection in every call's context
+// (for the subscription methods).
 func newLocalServer(c *wsConn) server.Local {
-	return server.NewLocal(wsAssigner{s: c.s, base: assigner{c.s.methods}}, &server.LocalOptions{
+	return server.NewLocal(assigner{c.s.methods}, &server.LocalOptions{
 		Server: &jrpc2.ServerOptions{
 			DisableBuiltin: true,
 			NewContext: func() context.Context {
@@ -491,10 +492,10 @@ func (s *Server) notification(kind subKind, id string, ev any) ([]byte, error) {
 	)
 	switch e := ev.(type) {
 	case *headEvent:
-		head, removed := headJSON(e)
+		head, removed := e.render()
 		method, params = MethodNewHead, HeadNotification{Subscription: id, Head: head, Reorg: e.reorg, Removed: removed}
 	case *txEvent:
-		method, params = MethodNewTx, TxNotification{Subscription: id, Tx: NewTx{Tx: s.txJSON(e.tx), FeeRate: e.rate.PerByte()}}
+		method, params = MethodNewTx, TxNotification{Subscription: id, Tx: s.renderTx(e)}
 	default:
 		return nil, fmt.Errorf("unknown event %T of kind %d", ev, kind)
 	}
@@ -532,20 +533,4 @@ func (c *wsConn) goAway() {
 		return
 	}
 	ws.Close(websocket.StatusGoingAway, "server closing")
-}
-
-// wsAssigner gives each call on a WebSocket the request deadline HTTP
-// calls get.
-type wsAssigner struct {
-	s    *Server
-	base assigner
-}
-
-func (a wsAssigner) Assign(ctx context.Context, name string) jrpc2.Handler {
-	h := a.base.Assign(ctx, name)
-	return func(ctx context.Context, r *jrpc2.Request) (any, error) {
-		ctx, cancel := context.WithTimeout(ctx, a.s.cfg.Timeout)
-		defer cancel()
-		return h(ctx, r)
-	}
 }

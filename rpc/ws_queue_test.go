@@ -197,6 +197,9 @@ func TestWSNoteSizeEstimate(t *testing.T) {
 		}
 		return out
 	}
+	accepted := func(tx *types.Tx, rate mempool.FeeRate) *txEvent {
+		return newTxEvent(mempool.Accepted{Tx: tx, ID: tx.Hash(), Sender: tx.Sender(), Size: tx.EncodedSize(), Rate: rate})
+	}
 	rows := []struct {
 		name string
 		kind subKind
@@ -206,10 +209,10 @@ func TestWSNoteSizeEstimate(t *testing.T) {
 		{"head after a reorg of 1", subHeads, &headEvent{header: maxHeader, reorg: true, removed: removed(1)}},
 		{"head after a reorg of 1000", subHeads, &headEvent{header: maxHeader, reorg: true, removed: removed(1000)}},
 		{"small head", subHeads, &headEvent{header: types.Header{Height: 1}}},
-		{"largest transfer", subTxs, &txEvent{tx: maxTx, rate: mempool.FeeRate{Fee: maxTx.Fee, Size: 1}}},
-		{"awkward fee rate", subTxs, &txEvent{tx: maxTx, rate: mempool.FeeRate{Fee: 1, Size: 3}}},
-		{"coinbase", subTxs, &txEvent{tx: coinbase}},
-		{"small transfer", subTxs, &txEvent{tx: small, rate: mempool.FeeRate{Fee: 1, Size: uint64(small.EncodedSize())}}},
+		{"largest transfer", subTxs, accepted(maxTx, mempool.FeeRate{Fee: maxTx.Fee, Size: 1})},
+		{"awkward fee rate", subTxs, accepted(maxTx, mempool.FeeRate{Fee: 1, Size: 3})},
+		{"coinbase", subTxs, accepted(coinbase, mempool.FeeRate{})},
+		{"small transfer", subTxs, accepted(small, mempool.FeeRate{Fee: 1, Size: uint64(small.EncodedSize())})},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ func (w *wsClient) call(method string, params any) rpcResponse {
 	b, _ := json.Marshal(m)
 	w.sendRaw(b)
 	got := w.readMessage()
-	if got.Method != "" || string(got.ID) != itoa(w.next) {
+	if got.Method != "" || string(got.ID) != strconv.Itoa(w.next) {
 		w.t.Fatalf("%s: got %s %s (id %s), want the response with id %d", method, got.Method, got.Params, got.ID, w.next)
 	}
 	return got.rpcResponse

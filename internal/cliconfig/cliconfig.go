@@ -1,7 +1,10 @@
 package cliconfig
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -37,14 +40,43 @@ func Load(flags *pflag.FlagSet) (*viper.Viper, error) {
 	if path == "" {
 		return v, nil
 	}
+	// viper's ReadInConfig would read the whole file, however large:
+	// read it here, bounded, and let viper parse it (its type from the
+	// extension SetConfigFile records).
 	v.SetConfigFile(path)
-	if err := v.ReadInConfig(); err != nil {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, &Error{Kind: ErrReadFile, Path: path, Description: err.Error(), Cause: err}
+	}
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, &Error{Kind: ErrReadFile, Path: path, Description: err.Error(), Cause: err}
 	}
 	if unknown := unknownKeys(v.AllKeys(), flags); len(unknown) > 0 {
 		return nil, &Error{Kind: ErrUnknownSetting, Path: path, Description: "unknown settings " + strings.Join(unknown, ", ")}
 	}
 	return v, nil
+}
+
+// MaxFileSize bounds a config file: far more than any real one needs (a
+// few dozen settings), so that a path to a huge or endless file
+// (/dev/zero) is refused without being read into memory.
+const MaxFileSize = 1 << 20
+
+// readFile reads path, refusing it past MaxFileSize.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", MaxFileSize)
+	}
+	return data, nil
 }
 
 // unknownKeys are the keys, sorted, that name no flag of flags. viper

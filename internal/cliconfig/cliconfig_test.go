@@ -102,6 +102,18 @@ func TestLoadRefusesFile(t *testing.T) {
 			}
 		})
 	}
+	t.Run("too large", func(t *testing.T) {
+		// Valid TOML, but one byte over the bound: refused unparsed.
+		path := writeFile(t, "large.toml", "datadir = \"x\"\n"+strings.Repeat("#", MaxFileSize))
+		_, err := Load(testFlags(t, "--config", path))
+		if !errors.Is(err, ErrReadFile) || !strings.Contains(err.Error(), "larger than") {
+			t.Fatalf("error %v, want ErrReadFile: larger than", err)
+		}
+		at := writeFile(t, "limit.toml", "datadir = \"x\"\n#"+strings.Repeat("#", MaxFileSize-len("datadir = \"x\"\n#")))
+		if v, err := Load(testFlags(t, "--config", at)); err != nil || v.GetString("datadir") != "x" {
+			t.Fatalf("a file of exactly MaxFileSize bytes: %v", err)
+		}
+	})
 	t.Run("missing", func(t *testing.T) {
 		_, err := Load(testFlags(t, "--config", filepath.Join(dir, "none.toml")))
 		if !errors.Is(err, ErrReadFile) || !errors.Is(err, fs.ErrNotExist) {
