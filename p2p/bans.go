@@ -52,17 +52,20 @@ type banList struct {
 // one is moved aside with a warning rather than keeping the node down.
 func loadBanList(path string, clock func() time.Time, log *slog.Logger) (*banList, error) {
 	b := &banList{path: path, clock: clock, log: log, bans: map[peer.ID]Ban{}, max: maxBans}
-	f, err := os.Open(path)
+	data, err := readBounded(path, maxBanFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return b, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ban list %s: %w", path, err)
 	}
-	defer f.Close()
 	var list []Ban
-	dec := json.NewDecoder(&limitedReader{r: f, n: maxBanFile})
-	if err := dec.Decode(&list); err != nil {
+	if len(data) > maxBanFile {
+		err = fmt.Errorf("file larger than %d bytes", maxBanFile)
+	} else {
+		err = json.Unmarshal(data, &list)
+	}
+	if err != nil {
 		bad := path + ".bad"
 		log.Warn("ban list unreadable, starting with no bans", "file", path, "moved_to", bad, "err", err)
 		if err := os.Rename(path, bad); err != nil {
@@ -79,24 +82,6 @@ func loadBanList(path string, clock func() time.Time, log *slog.Logger) (*banLis
 	return b, nil
 }
 
-// limitedReader fails once more than n bytes are read.
-type limitedReader struct {
-	r interface{ Read([]byte) (int, error) }
-	n int64
-}
-
-func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, fmt.Errorf("file larger than %d bytes", maxBanFile)
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
-}
-
 // maxBans bounds the ban list: peer ids cost nothing to make, so a flood
 // of misbehaving identities must not grow it (and every save) for ever.
 // When full, the ban closest to expiry makes room.
@@ -110,13 +95,7 @@ func (b *banList) ban(p peer.ID, d time.Duration, reason string) error {
 		until = old.Until
 	}
 	if _, ok := b.bans[p]; !ok && len(b.bans) >= b.max {
-		var soonest peer.ID
-		for q, ban := range b.bans {
-			if soonest == "" || ban.Until.Before(b.bans[soonest].Until) {
-				soonest = q
-			}
-		}
-		delete(b.bans, soonest)
+		delete(b.bans, earliestKey(b.bans, func(ban Ban) time.Time { return ban.Until }))
 	}
 	b.bans[p] = Ban{Peer: p, Until: until, Reason: reason}
 	b.mu.Unlock()

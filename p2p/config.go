@@ -91,8 +91,7 @@ func (c Config) withDefaults() (Config, error) {
 // share a routing table or join the public IPFS DHT, whatever the
 // configuration says.
 type networkNames struct {
-	prefix     string      // "/ledger/<first 8 bytes of genesis, hex>"
-	dhtPrefix  protocol.ID // kad-dht protocol prefix
+	dhtPrefix  protocol.ID // kad-dht protocol prefix: "/ledger/<first 8 bytes of genesis, hex>"
 	status     protocol.ID
 	headers    protocol.ID
 	blocks     protocol.ID
@@ -105,7 +104,6 @@ func namesFor(genesis types.Hash) networkNames {
 	short := hex.EncodeToString(genesis[:8])
 	p := "/ledger/" + short
 	return networkNames{
-		prefix:     p,
 		dhtPrefix:  protocol.ID(p),
 		status:     protocol.ID(p + "/status/1"),
 		headers:    protocol.ID(p + "/headers/1"),

@@ -37,5 +37,7 @@
 // Errors: protocol failures by peers are *ProtocolError values with an
 // ErrorKind (ErrFrameTooLarge, ErrMalformed, ErrWrongNetwork, ErrProtocol,
 // ErrTimeout), matched with errors.Is; they are scored against the peer,
-// not returned to callers. Chain and pool errors pass through unchanged.
+// not returned to callers. ErrStreamClosed (a stream ended inside a frame)
+// costs nothing: peers disconnect for honest reasons. Chain and pool errors
+// pass through unchanged.
 package p2p

@@ -527,17 +527,13 @@ func (g *gossip) rememberOrphan(hash types.Hash) {
 	defer g.orphanMu.Unlock()
 	now := time.Now()
 	if len(g.orphans) >= maxGossipOrphans {
-		var oldest types.Hash
-		var at time.Time
 		for h, t := range g.orphans {
 			if now.Sub(t) > orphanRelayAge {
 				delete(g.orphans, h)
-			} else if at.IsZero() || t.Before(at) {
-				oldest, at = h, t
 			}
 		}
 		if len(g.orphans) >= maxGossipOrphans {
-			delete(g.orphans, oldest)
+			delete(g.orphans, earliestKey(g.orphans, timeItself))
 		}
 	}
 	g.orphans[hash] = now

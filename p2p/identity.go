@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -19,11 +20,11 @@ const maxKeyFile = 4096
 // one (mode 0600, written to a temporary file and renamed so a crash never
 // leaves half a key).
 func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, maxKeyFile)
 	switch {
 	case err == nil:
 		if len(data) > maxKeyFile {
-			return nil, fmt.Errorf("identity %s: %d bytes, not a key", path, len(data))
+			return nil, fmt.Errorf("identity %s: more than %d bytes, not a key", path, maxKeyFile)
 		}
 		key, err := crypto.UnmarshalPrivateKey(data)
 		if err != nil {
@@ -45,4 +46,15 @@ func LoadOrCreateIdentity(path string) (crypto.PrivKey, error) {
 		return nil, fmt.Errorf("identity %s: %w", path, err)
 	}
 	return key, nil
+}
+
+// readBounded reads at most max+1 bytes of path, so that a file larger
+// than max is noticed without reading (or allocating) all of it.
+func readBounded(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, max+1))
 }

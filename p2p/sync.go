@@ -160,10 +160,10 @@ type syncer struct {
 	// sigs is the chain's signature cache, if it exposes one.
 	sigs consensus.SigCache
 
-	// Counters, for operators and tests.
-	servedHeaders atomic.Int64
-	servedBlocks  atomic.Int64
-	syncedBlocks  atomic.Int64
+	// servedBlocks counts the blocks served (read by tests); syncedBlocks
+	// the blocks this node's sessions connected (the progress line).
+	servedBlocks atomic.Int64
+	syncedBlocks atomic.Int64
 
 	limMu sync.Mutex
 	// limits holds the serving token buckets per peer; guarded by limMu.
@@ -369,12 +369,10 @@ func (s *syncer) handleHeaders(st network.Stream) {
 		s.refuse(st, err)
 		return
 	}
-	hdrs := s.headersAfter(req)
-	if err := writeFrame(st, encodeHeaders(hdrs)); err != nil {
+	if err := writeFrame(st, encodeHeaders(s.headersAfter(req))); err != nil {
 		st.Reset()
 		return
 	}
-	s.servedHeaders.Add(int64(len(hdrs)))
 	st.Close()
 }
 
@@ -702,6 +700,5 @@ func (s *syncer) abort(reason string, args ...any) {
 		return
 	}
 	s.n.log.Info("sync session abandoned: "+reason, args...)
-	s.sess.abandoned = true
 	s.endSession(false)
 }

@@ -80,23 +80,11 @@ func (s *syncer) coolOrphanRelayer(sess *syncSession, now time.Time) {
 	if _, ok := s.hintCool[p]; !ok && len(s.hintCool) >= maxHintCooldowns {
 		s.pruneHints(now)
 		if len(s.hintCool) >= maxHintCooldowns {
-			s.evictSoonestCooldown()
+			// The cooldown that ends first makes room.
+			delete(s.hintCool, earliestKey(s.hintCool, timeItself))
 		}
 	}
 	s.hintCool[p] = now.Add(ancestorCooldown)
-}
-
-// evictSoonestCooldown forgets the cooldown that ends first, to make room
-// for a new one when all maxHintCooldowns are running.
-func (s *syncer) evictSoonestCooldown() {
-	var soonest peer.ID
-	var until time.Time
-	for p, t := range s.hintCool {
-		if until.IsZero() || t.Before(until) {
-			soonest, until = p, t
-		}
-	}
-	delete(s.hintCool, soonest)
 }
 
 // pruneHints drops hints older than maxHintAge (so stale ones do not

@@ -30,8 +30,6 @@ type syncSession struct {
 	// stop, for an ancestors session, is the block to fetch up to.
 	stop      types.Hash
 	ancestors bool
-	// abandoned: ended by abort.
-	abandoned bool
 	started   time.Time
 	// entries are the downloaded headers whose blocks are not connected
 	// yet, in chain order; sendIdx is the next one for the connector.
@@ -511,6 +509,12 @@ func (s *syncer) fetchBlocks(b *blockBatch) {
 			return err
 		}
 		defer context.AfterFunc(s.n.ctx, func() { st.Reset() })()
+		// fail scores the peer's protocol failure and ends the response.
+		fail := func(err error) error {
+			s.n.protocolFailure(p, err)
+			st.Reset()
+			return err
+		}
 		maxFrame := blockFrameMax(s.params.MaxBlockSize)
 		total := 0
 		for i, e := range b.entries {
@@ -523,28 +527,18 @@ func (s *syncer) fetchBlocks(b *blockBatch) {
 				break
 			}
 			if err != nil {
-				s.n.protocolFailure(p, err)
-				st.Reset()
-				return err
+				return fail(err)
 			}
 			if total += len(raw); total > maxBlocksResponseBytes+maxFrame {
-				err := protocolError(ErrProtocol, "blocks response over %d bytes", maxBlocksResponseBytes)
-				s.n.protocolFailure(p, err)
-				st.Reset()
-				return err
+				return fail(protocolError(ErrProtocol, "blocks response over %d bytes", maxBlocksResponseBytes))
 			}
 			f, err := decodeBlockFrame(raw, s.params.MaxBlockSize)
 			if err != nil {
-				s.n.protocolFailure(p, err)
-				st.Reset()
-				return err
+				return fail(err)
 			}
 			if f.NotFound {
 				if f.Hash != e.hash {
-					err := protocolError(ErrProtocol, "not-found for a block not asked for")
-					s.n.protocolFailure(p, err)
-					st.Reset()
-					return err
+					return fail(protocolError(ErrProtocol, "not-found for a block not asked for"))
 				}
 				notFound = i
 				break
