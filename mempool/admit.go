@@ -544,7 +544,7 @@ func (p *Pool) planEvictionLocked(c *cand, queued bool, freed []*entry, needCoun
 // before the signature check go to a small history of their own, since
 // anyone can produce them for free.
 func (p *Pool) noteRefusal(c *cand, err error) {
-	if c == nil || Kind(err) == "" || Kind(err) == string(ErrAlreadyKnown) || Kind(err) == string(ErrPoolClosed) {
+	if k := Kind(err); c == nil || k == "" || k == string(ErrAlreadyKnown) || k == string(ErrPoolClosed) {
 		return
 	}
 	p.mu.Lock()

@@ -277,6 +277,27 @@ func TestExpiry(t *testing.T) {
 	checkInvariants(t, f.p)
 }
 
+// TestExpiryWhenQuiet: with no arrivals and no blocks, the pool's own
+// goroutine still drops a transaction older than MaxAge.
+func TestExpiryWhenQuiet(t *testing.T) {
+	const maxAge = 320 * time.Millisecond // sweeps every 20 ms
+	f := newFixture(t, chaingen.Options{Accounts: 2}, func(c *Config) { c.MaxAge = maxAge })
+	tx := f.tx(0, 0, 1000)
+	f.mustAdd(tx)
+	f.clock.Advance(maxAge + time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.p.Count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a transaction past MaxAge is still in a quiet pool")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := wantStatus(t, f.p, tx, StateRemoved); st.Reason != ReasonExpired {
+		t.Fatalf("reason %q", st.Reason)
+	}
+	checkInvariants(t, f.p)
+}
+
 func TestHistoryBounded(t *testing.T) {
 	f := newFixture(t, chaingen.Options{Accounts: 3}, func(c *Config) { c.RecentCount = 2 })
 	var refused []*types.Tx

@@ -40,8 +40,9 @@
 // ones, lowest fee rate first; evicting an executable transaction also
 // evicts its sender's higher nonces, which could not be mined without it.
 // A newcomer that would itself be next in that order is refused. A
-// transaction older than MaxAge expires; its sender's later nonces are then
-// queued behind the gap rather than dropped.
+// transaction older than MaxAge expires (swept as transactions arrive and
+// blocks connect, and by the pool's goroutine at least once a minute); its
+// sender's later nonces are then queued behind the gap rather than dropped.
 //
 // Following the chain: notifications from chain.Subscribe are only queued
 // by the handler (the chain calls it synchronously and it must return

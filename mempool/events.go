@@ -29,8 +29,14 @@ func (p *Pool) onChain(n chain.Notification) {
 	}
 }
 
+// loop applies chain notifications as they are queued and sweeps expired
+// transactions every expiry interval: admissions and connected blocks
+// sweep too, but a quiet node has neither, and nothing else would hold
+// the pool to MaxAge.
 func (p *Pool) loop() {
 	defer close(p.done)
+	sweep := time.NewTicker(max(p.expiryInterval(), time.Millisecond))
+	defer sweep.Stop()
 	for {
 		select {
 		case <-p.quit:
@@ -39,6 +45,12 @@ func (p *Pool) loop() {
 			if err := p.drain(); err != nil {
 				p.log.Warn("mempool: applying chain changes failed", "err", err)
 			}
+		case <-sweep.C:
+			p.mu.Lock()
+			if !p.closed {
+				p.expireLocked(p.clock(), false)
+			}
+			p.mu.Unlock()
 		}
 	}
 }

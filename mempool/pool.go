@@ -498,8 +498,9 @@ func (p *Pool) expireLocked(now time.Time, force bool) {
 }
 
 // Expire drops transactions older than Config.MaxAge now. The pool also
-// sweeps on its own when transactions arrive and blocks connect; a node
-// calls Expire from a timer to cover quiet periods.
+// sweeps on its own when transactions arrive, when blocks connect and, on
+// its goroutine, every expiry interval (MaxAge/16, at most a minute), so
+// quiet periods are covered without calling it.
 func (p *Pool) Expire() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

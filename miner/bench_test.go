@@ -75,6 +75,18 @@ func BenchmarkMinerHashrate(b *testing.B) {
 		f()
 		return float64(n) / (cpuTime() - c0).Seconds()
 	}
+	// allThreads runs one search per thread, each on its own hasher.
+	allThreads := func() {
+		var wg sync.WaitGroup
+		for t := 0; t < procs; t++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				searchLoop(hashers[t], &target, 1, &gen, &hashes)
+			}()
+		}
+		wg.Wait()
+	}
 	var one, naive, all, oneCPU, allCPU float64
 	var sink byte
 	buf := enc
@@ -89,31 +101,11 @@ func BenchmarkMinerHashrate(b *testing.B) {
 				sink ^= second[0]
 			}
 		}))
-		all = max(all, rate(procs*opNonces, func() {
-			var wg sync.WaitGroup
-			for t := 0; t < procs; t++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					searchLoop(hashers[t], &target, 1, &gen, &hashes)
-				}()
-			}
-			wg.Wait()
-		}))
+		all = max(all, rate(procs*opNonces, allThreads))
 	}
 	for i := 0; i < b.N; i++ {
 		oneCPU = max(oneCPU, cpuRate(opNonces, func() { searchLoop(hashers[0], &target, 1, &gen, &hashes) }))
-		allCPU = max(allCPU, cpuRate(procs*opNonces, func() {
-			var wg sync.WaitGroup
-			for t := 0; t < procs; t++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					searchLoop(hashers[t], &target, 1, &gen, &hashes)
-				}()
-			}
-			wg.Wait()
-		}))
+		allCPU = max(allCPU, cpuRate(procs*opNonces, allThreads))
 	}
 	b.StopTimer()
 	if sink == 42 {

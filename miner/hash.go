@@ -18,7 +18,7 @@ import (
 // plain double SHA-256.
 //
 // crypto/sha256 exposes no compression function. Options measured
-// (BenchmarkMinerHashrate and the kernel benchmarks in hash_test.go, this
+// (BenchmarkMinerHashrate and kernel benchmarks since removed, one
 // machine, ns per nonce): plain double SHA-256 203; restore a marshaled
 // midstate, Write the 54-byte tail, Sum 153; restore a marshaled state
 // that already holds the tail, with the nonce patched into the marshaled

@@ -444,14 +444,19 @@ func TestRebuildOnFees(t *testing.T) {
 		t.Fatal("rebuilt before the interval passed")
 	}
 	f.clock.Advance(time.Minute - time.Second)
+	// Both transactions are in before the interval passes: the controller
+	// also looks at the fees when its rate ticker fires, and a rebuild
+	// between the clock's last step and a later Add would hold only the
+	// first (and then wait a whole interval for the second).
+	if err := f.p.Add(f.tx(1, 0, 1000)); err != nil {
+		t.Fatal(err)
+	}
 	drainPoolSignal(t, m)
 	if current() != first {
 		t.Fatal("rebuilt a second before the interval passed")
 	}
 	f.clock.Advance(time.Second)
-	if err := f.p.Add(f.tx(1, 0, 1000)); err != nil {
-		t.Fatal(err)
-	}
+	signal(m.poolCh) // the next look at the fees, without waiting for the ticker
 	waitFor(t, "a rebuild with the new fees", 5*time.Second, func() bool {
 		c := current()
 		return c != first && c != nil && len(c.Block.Txs) == 3

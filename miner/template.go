@@ -107,14 +107,17 @@ func (m *Miner) buildTemplate(addr types.Address) (*Template, error) {
 
 	cb := &types.Tx{Kind: types.TxCoinbase, ChainID: p.ChainID, Nonce: uint64(t.Height), To: addr,
 		Memo: coinbaseMemo(m.cfg.CoinbaseTag, 0)}
-	maxBytes := int(p.MaxBlockSize) - types.HeaderSize - 4 - cb.EncodedSize()
-	if m.cfg.MaxBlockBytes > 0 && m.cfg.MaxBlockBytes-types.HeaderSize-4-cb.EncodedSize() < maxBytes {
-		maxBytes = m.cfg.MaxBlockBytes - types.HeaderSize - 4 - cb.EncodedSize()
+	blockBytes, blockTxs := int(p.MaxBlockSize), int(p.MaxBlockTxs)
+	if m.cfg.MaxBlockBytes > 0 {
+		blockBytes = min(blockBytes, m.cfg.MaxBlockBytes)
 	}
-	maxTxs := int(p.MaxBlockTxs) - 1
-	if m.cfg.MaxBlockTxs > 0 && m.cfg.MaxBlockTxs-1 < maxTxs {
-		maxTxs = m.cfg.MaxBlockTxs - 1
+	if m.cfg.MaxBlockTxs > 0 {
+		blockTxs = min(blockTxs, m.cfg.MaxBlockTxs)
 	}
+	// What is left after the header, the transaction count (4 bytes) and
+	// the coinbase, whose size the extra nonce does not change.
+	maxBytes := blockBytes - types.HeaderSize - 4 - cb.EncodedSize()
+	maxTxs := blockTxs - 1
 	var cands []mempool.Candidate
 	if m.cfg.Pool != nil && maxBytes > 0 && maxTxs > 0 {
 		cands = m.cfg.Pool.Pending(maxBytes, maxTxs)
